@@ -1,0 +1,317 @@
+//! The one hardened quick-xml set-up every XML format reads through.
+//!
+//! What it guarantees, whatever the format: no entity beyond XML's predefined five and
+//! character references is expanded, no DTD or external entity is fetched (quick-xml never
+//! does; `&custom;` is an error here), end tags must match, a record cannot grow past
+//! [`MAX_RECORD_BYTES`] in memory, elements cannot nest past [`MAX_DEPTH`]. It also keeps the
+//! verbatim bytes of the record being read (the [`Tape`]) and the line it is on, because a
+//! rejected record is written out exactly as it came and reported by line.
+
+use std::io::{self, BufRead, Read};
+
+use quick_xml::{NsReader, XmlVersion};
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::name::{Namespace, ResolveResult};
+
+/// A record larger than this is rejected rather than held in memory.
+pub const MAX_RECORD_BYTES: usize = 64 << 20;
+/// Deeper nesting than any bibliographic format uses; deeper input is hostile or broken.
+pub const MAX_DEPTH: usize = 256;
+
+pub const MARC_NS: &str = "http://www.loc.gov/MARC21/slim";
+pub const OAI_NS: &str = "http://www.openarchives.org/OAI/2.0/";
+pub const OAI_DC_NS: &str = "http://www.openarchives.org/OAI/2.0/oai_dc/";
+
+/// A `BufRead` that counts lines and bytes as quick-xml consumes them, and records the bytes
+/// consumed since the last [`Tape::restart`].
+pub struct Tape<R> {
+    inner: R,
+    offset: u64,
+    line: u64,
+    bytes: Vec<u8>,
+    overflowed: bool,
+}
+
+impl<R: BufRead> Tape<R> {
+    pub fn new(inner: R) -> Self {
+        Tape { inner, offset: 0, line: 1, bytes: Vec::new(), overflowed: false }
+    }
+
+    /// Forgets what was recorded and starts recording afresh from the next byte.
+    pub fn restart(&mut self) {
+        self.bytes.clear();
+        self.overflowed = false;
+    }
+
+    /// The bytes consumed since the last restart.
+    pub fn recorded(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    pub fn take_recorded(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.bytes)
+    }
+
+    /// True when more than [`MAX_RECORD_BYTES`] went by since the last restart.
+    pub fn overflowed(&self) -> bool {
+        self.overflowed
+    }
+
+    /// 1-based line of the next byte to be consumed.
+    pub fn line(&self) -> u64 {
+        self.line
+    }
+
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Reads the rest of the input (up to `limit` bytes) onto the tape, for a reject that has
+    /// to carry everything from a fatal error onwards.
+    pub fn record_rest(&mut self, limit: usize) -> bool {
+        let mut rest = Vec::new();
+        let mut truncated = false;
+        if let Ok(n) = self.by_ref().take(limit as u64).read_to_end(&mut rest) {
+            truncated = n == limit && !self.fill_buf().map(<[u8]>::is_empty).unwrap_or(true);
+        }
+        truncated
+    }
+}
+
+impl<R: BufRead> Read for Tape<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(out.len());
+        out[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Tape<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amount: usize) {
+        if let Ok(buffered) = self.inner.fill_buf() {
+            let consumed = &buffered[..amount.min(buffered.len())];
+            self.line += consumed.iter().filter(|&&b| b == b'\n').count() as u64;
+            if !self.overflowed {
+                if self.bytes.len() + consumed.len() > MAX_RECORD_BYTES {
+                    self.overflowed = true;
+                } else {
+                    self.bytes.extend_from_slice(consumed);
+                }
+            }
+        }
+        self.offset += amount as u64;
+        self.inner.consume(amount);
+    }
+}
+
+pub type XmlReader<R> = NsReader<Tape<R>>;
+
+/// Builds the reader every XML format uses.
+pub fn hardened_reader<R: BufRead>(input: R) -> XmlReader<R> {
+    let mut reader = NsReader::from_reader(Tape::new(input));
+    let config = reader.config_mut();
+    config.check_end_names = true;
+    config.expand_empty_elements = false;
+    config.trim_text(false);
+    reader
+}
+
+/// A failure of the XML itself: after it the stream cannot be trusted, so the rest of the
+/// file is rejected as one piece.
+#[derive(Debug, Clone)]
+pub struct XmlFault {
+    pub reason: String,
+    pub line: u64,
+    pub byte: u64,
+}
+
+impl XmlFault {
+    pub fn at<R: BufRead>(reader: &XmlReader<R>, reason: impl Into<String>) -> Self {
+        XmlFault { reason: reason.into(), line: reader.get_ref().line(), byte: reader.get_ref().offset() }
+    }
+}
+
+/// Reads the next event, turning quick-xml errors into [`XmlFault`]s that say where.
+pub fn next_event<'b, R: BufRead>(
+    reader: &mut XmlReader<R>,
+    buf: &'b mut Vec<u8>,
+) -> Result<(ResolveResult<'static>, Event<'b>), XmlFault> {
+    buf.clear();
+    match reader.read_resolved_event_into(buf) {
+        Ok((resolved, event)) => Ok((own_resolution(resolved), event)),
+        Err(error) => {
+            let line = reader.get_ref().line();
+            let byte = reader.error_position();
+            Err(XmlFault { reason: describe_xml_error(&error), line, byte })
+        }
+    }
+}
+
+fn describe_xml_error(error: &quick_xml::Error) -> String {
+    match error {
+        quick_xml::Error::Encoding(_) => format!("invalid UTF-8 ({error}); acadex reads UTF-8 XML"),
+        _ => format!("malformed XML: {error}"),
+    }
+}
+
+/// The namespace an element resolved to, owned, so the event buffer can be reused.
+fn own_resolution(resolved: ResolveResult<'_>) -> ResolveResult<'static> {
+    match resolved {
+        ResolveResult::Bound(Namespace(ns)) => match ns {
+            MARC_NS => ResolveResult::Bound(Namespace(MARC_NS)),
+            OAI_NS => ResolveResult::Bound(Namespace(OAI_NS)),
+            OAI_DC_NS => ResolveResult::Bound(Namespace(OAI_DC_NS)),
+            _ => ResolveResult::Bound(Namespace("")),
+        },
+        ResolveResult::Unbound => ResolveResult::Unbound,
+        ResolveResult::Unknown(_) => ResolveResult::Unknown(String::new()),
+    }
+}
+
+/// True if the element is in namespace `ns` (`None`: in no namespace).
+pub fn in_namespace(resolved: &ResolveResult<'_>, ns: Option<&str>) -> bool {
+    match (resolved, ns) {
+        (ResolveResult::Bound(Namespace(bound)), Some(ns)) => *bound == ns,
+        (ResolveResult::Unbound, None) => true,
+        _ => false,
+    }
+}
+
+/// The local name of an element, as text.
+pub fn local_name(element: &BytesStart<'_>) -> String {
+    element.local_name().as_ref().to_string()
+}
+
+/// The unescaped value of an attribute (by local name), if present and well-formed.
+pub fn attribute(element: &BytesStart<'_>, name: &str) -> Result<Option<String>, String> {
+    for attr in element.attributes() {
+        let attr = attr.map_err(|e| format!("bad attribute in <{}>: {e}", local_name(element)))?;
+        if attr.key.local_name().as_ref() == name {
+            let value = attr
+                .normalized_value(XmlVersion::Implicit1_0)
+                .map_err(|e| format!("bad value of attribute {name} in <{}>: {e}", local_name(element)))?;
+            return Ok(Some(value.into_owned()));
+        }
+    }
+    Ok(None)
+}
+
+/// The namespace declarations an element makes (`xmlns:marc="..."`), so that a record cut out
+/// of its file can be read again on its own.
+pub fn namespace_declarations(element: &BytesStart<'_>) -> Vec<(String, String)> {
+    element
+        .attributes()
+        .flatten()
+        .filter(|a| a.key.as_ref() == "xmlns" || a.key.as_ref().starts_with("xmlns:"))
+        .map(|a| (a.key.as_ref().to_string(), a.value.to_string()))
+        .collect()
+}
+
+/// Appends the character data of a text-like event to `out`. Entity references other than the
+/// predefined five and character references are refused: acadex never expands DTD entities.
+pub fn append_text(event: &Event<'_>, out: &mut String) -> Result<(), String> {
+    match event {
+        Event::Text(text) => out.push_str(&text.xml10_content()),
+        Event::CData(data) => out.push_str(&data.xml10_content()),
+        Event::GeneralRef(reference) => {
+            let resolved = match reference.resolve_char_ref() {
+                Ok(Some(c)) => Some(c),
+                Ok(None) => match &**reference {
+                    "lt" => Some('<'),
+                    "gt" => Some('>'),
+                    "amp" => Some('&'),
+                    "apos" => Some('\''),
+                    "quot" => Some('"'),
+                    _ => None,
+                },
+                Err(_) => None,
+            };
+            match resolved {
+                Some(c) => out.push(c),
+                None => return Err(format!("undefined entity &{};", &**reference)),
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Reads the text content of the element just opened, up to its end tag, including the text of
+/// any child elements. Child elements' names are not checked.
+pub fn read_element_text<R: BufRead>(
+    reader: &mut XmlReader<R>,
+    buf: &mut Vec<u8>,
+) -> Result<Result<String, String>, XmlFault> {
+    let mut out = String::new();
+    let mut depth = 1usize;
+    let mut problem = None;
+    loop {
+        let (_, event) = next_event(reader, buf)?;
+        match &event {
+            Event::Start(_) => depth += 1,
+            Event::End(_) => {
+                depth -= 1;
+                if depth == 0 {
+                    return Ok(problem.map_or(Ok(out), Err));
+                }
+            }
+            Event::Eof => return Err(XmlFault::at(reader, "unexpected end of file inside an element")),
+            other => {
+                if let Err(reason) = append_text(other, &mut out) {
+                    problem.get_or_insert(reason);
+                }
+            }
+        }
+        if depth > MAX_DEPTH {
+            return Err(XmlFault::at(reader, format!("elements nested deeper than {MAX_DEPTH}")));
+        }
+    }
+}
+
+/// Skips the element just opened, up to its end tag.
+pub fn skip_element<R: BufRead>(reader: &mut XmlReader<R>, buf: &mut Vec<u8>) -> Result<(), XmlFault> {
+    read_element_text(reader, buf).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tape_records_exactly_what_the_reader_consumed() {
+        let xml = "<a>\n  <b x=\"1\">t&amp;u</b>\n</a>";
+        let mut reader = hardened_reader(xml.as_bytes());
+        let mut buf = Vec::new();
+        next_event(&mut reader, &mut buf).expect("a"); // <a>
+        next_event(&mut reader, &mut buf).expect("ws");
+        reader.get_mut().restart();
+        let line = reader.get_ref().line();
+        let (_, event) = next_event(&mut reader, &mut buf).expect("b");
+        assert!(matches!(event, Event::Start(_)));
+        let text = read_element_text(&mut reader, &mut buf).expect("xml").expect("text");
+        assert_eq!(text, "t&u");
+        assert_eq!(line, 2);
+        assert_eq!(reader.get_ref().recorded(), b"<b x=\"1\">t&amp;u</b>");
+    }
+
+    #[test]
+    fn custom_entities_are_refused_not_expanded() {
+        let xml = "<!DOCTYPE a [<!ENTITY e \"boom\">]><a>&e;</a>";
+        let mut reader = hardened_reader(xml.as_bytes());
+        let mut buf = Vec::new();
+        loop {
+            let (_, event) = next_event(&mut reader, &mut buf).expect("xml");
+            if matches!(event, Event::Start(_)) {
+                break;
+            }
+        }
+        let text = read_element_text(&mut reader, &mut buf).expect("xml");
+        assert_eq!(text, Err("undefined entity &e;".to_string()));
+    }
+}

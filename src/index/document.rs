@@ -1,0 +1,97 @@
+//! Turns a record into a tantivy document: what is searched, filtered, faceted and stored.
+
+use tantivy::TantivyDocument;
+use tantivy::schema::Value;
+
+use super::Fields;
+use crate::formats::Original;
+use crate::model::{IdScheme, Record, Role, identity_keys};
+
+pub(crate) fn build(fields: &Fields, record: &Record, original: &Original) -> TantivyDocument {
+    let mut doc = TantivyDocument::new();
+    doc.add_text(fields.id, &record.id);
+    for key in identity_keys(record) {
+        doc.add_text(fields.keys, &key);
+    }
+    doc.add_text(fields.item_type, record.item_type.as_str());
+    if let Some(year) = record.year().and_then(|y| u64::try_from(y).ok()) {
+        doc.add_u64(fields.year, year);
+    }
+    for language in &record.languages {
+        doc.add_text(fields.language, language);
+    }
+    for country in record.countries() {
+        doc.add_text(fields.country, country);
+    }
+    for institution in institutions(record) {
+        doc.add_text(fields.institution, institution);
+    }
+    for subject in &record.subjects {
+        doc.add_text(fields.subject_exact, subject);
+        doc.add_text(fields.subject, subject);
+    }
+    let venue = record.container_title.as_deref().or(record.event.as_ref().and_then(|e| e.title.as_deref()));
+    if let Some(venue) = venue {
+        doc.add_text(fields.venue_exact, venue);
+    }
+    doc.add_text(fields.source, &record.source.format);
+    if let Some(doi) = record.identifier(IdScheme::Doi) {
+        doc.add_text(fields.doi, doi);
+    }
+    for title in record.all_titles() {
+        doc.add_text(fields.title, title);
+    }
+    for contributor in &record.contributors {
+        doc.add_text(fields.author, contributor.display_name());
+        for name in &contributor.alternate_names {
+            doc.add_text(fields.author, name);
+        }
+    }
+    for venue in record.container_title.iter().chain(&record.collection_title) {
+        doc.add_text(fields.venue, venue);
+    }
+    if let Some(event) = &record.event {
+        for part in [&event.title, &event.place, &event.date_text].into_iter().flatten() {
+            doc.add_text(fields.event, part);
+        }
+    }
+    if let Some(text) = &record.abstract_text {
+        doc.add_text(fields.abstract_text, text);
+    }
+    let notes = record.notes.iter().chain(&record.publisher).chain(&record.publisher_place).chain(&record.genre);
+    for note in notes {
+        doc.add_text(fields.note, note);
+    }
+    doc.add_bytes(fields.record, &serde_json::to_vec(record).unwrap_or_default());
+    doc.add_bytes(fields.original, &original.xml);
+    doc.add_text(fields.original_namespaces, &original.namespaces);
+    doc
+}
+
+/// The institutions a record is associated with: contributors' affiliations, and bodies that
+/// hosted or organised (or authored) it.
+fn institutions(record: &Record) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    for contributor in &record.contributors {
+        let body = contributor.family.is_none() && contributor.given.is_none();
+        let hosting = matches!(contributor.role, Role::Host | Role::Organizer);
+        let names = contributor.affiliations.iter().map(|a| a.name.as_str());
+        let own = contributor.literal.as_deref().filter(|_| body && (hosting || contributor.role == Role::Author));
+        for name in names.chain(own) {
+            if !out.contains(&name) {
+                out.push(name);
+            }
+        }
+    }
+    out
+}
+
+/// Reads a bytes field of a stored document.
+pub(crate) fn stored_bytes<'a>(doc: &'a TantivyDocument, field: tantivy::schema::Field) -> Option<&'a [u8]> {
+    doc.get_first(field).and_then(|v| v.as_bytes())
+}
+
+/// Reads a text field of a stored document.
+pub(crate) fn stored_text(doc: &TantivyDocument, field: tantivy::schema::Field) -> Option<&str> {
+    doc.get_first(field).and_then(|v| v.as_str())
+}

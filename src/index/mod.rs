@@ -1,0 +1,123 @@
+//! The local tantivy index: opening and creating it, writing records into it, searching it.
+//!
+//! An index is a folder holding tantivy's files plus `acadex.json` (the schema version). One
+//! process writes at a time (tantivy's OS lock, released if the process dies); any number read,
+//! and they only ever see committed data.
+
+mod document;
+mod query;
+pub mod schema;
+pub mod tokenizer;
+mod writer;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use tantivy::Index;
+
+pub use query::{
+    FacetCount, Hit, IndexReader, QueryError, SearchRequest, SearchResults, Snippet, Sort, Stats, StoredRecord,
+};
+pub use schema::{FACETS, Fields, SCHEMA_VERSION};
+pub use writer::{Writer, WriterOptions};
+
+/// The file, beside tantivy's, that records which acadex schema built the index.
+const MANIFEST: &str = "acadex.json";
+/// tantivy's writer lock file, named in messages when another writer holds it.
+pub const WRITER_LOCK: &str = ".tantivy-writer.lock";
+
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    #[error("no index at {path}")]
+    Missing { path: PathBuf },
+    #[error("another acadex process is writing to the index (lock {lock})")]
+    Locked { lock: PathBuf },
+    #[error("the index at {path} was built with schema version {found}; this acadex uses version {expected}")]
+    SchemaVersion { path: PathBuf, found: u32, expected: u32 },
+    #[error("{context}: {source}")]
+    Io { context: String, source: std::io::Error },
+    #[error("index at {path}: {source}")]
+    Tantivy { path: PathBuf, source: tantivy::TantivyError },
+    #[error(transparent)]
+    Query(#[from] QueryError),
+}
+
+impl IndexError {
+    /// What the user can do about it, where there is something obvious.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            IndexError::Missing { .. } => Some("import records first: acadex import FILES...".into()),
+            IndexError::Locked { .. } => Some(
+                "wait for the other import to finish, or pass --wait-lock 60s to wait for it; \
+                 a lock left by a killed process is released by the OS, never remove it by hand"
+                    .into(),
+            ),
+            IndexError::SchemaVersion { .. } => Some("rebuild it from its stored records: acadex reindex".into()),
+            IndexError::Query(error) => error.hint(),
+            _ => None,
+        }
+    }
+}
+
+pub(crate) fn tantivy_error(path: &Path) -> impl Fn(tantivy::TantivyError) -> IndexError + '_ {
+    move |source| IndexError::Tantivy { path: path.to_path_buf(), source }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Manifest {
+    schema_version: u32,
+}
+
+/// Opens an existing index, checking that this acadex can read it.
+pub fn open(dir: &Path) -> Result<(Index, Fields), IndexError> {
+    let manifest_path = dir.join(MANIFEST);
+    let manifest = match std::fs::read(&manifest_path) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return Err(IndexError::Missing { path: dir.to_path_buf() });
+        }
+        Err(source) => return Err(IndexError::Io { context: format!("cannot read {}", manifest_path.display()), source }),
+    };
+    let found = serde_json::from_slice::<Manifest>(&manifest).map(|m| m.schema_version).unwrap_or(0);
+    if found != SCHEMA_VERSION {
+        return Err(IndexError::SchemaVersion { path: dir.to_path_buf(), found, expected: SCHEMA_VERSION });
+    }
+    let index = Index::open_in_dir(dir).map_err(tantivy_error(dir))?;
+    tokenizer::register(&index);
+    let fields = Fields::of(&index.schema()).map_err(tantivy_error(dir))?;
+    Ok((index, fields))
+}
+
+/// Opens the index, creating an empty one (and its folder) if there is none.
+pub fn open_or_create(dir: &Path) -> Result<(Index, Fields), IndexError> {
+    if dir.join(MANIFEST).exists() {
+        return open(dir);
+    }
+    std::fs::create_dir_all(dir)
+        .map_err(|source| IndexError::Io { context: format!("cannot create the index folder {}", dir.display()), source })?;
+    let index = match Index::open_in_dir(dir) {
+        // tantivy files without a manifest: an index made by a crashed first run; keep it.
+        Ok(index) => index,
+        Err(_) => Index::create_in_dir(dir, schema::build()).map_err(tantivy_error(dir))?,
+    };
+    let manifest = serde_json::to_vec(&Manifest { schema_version: SCHEMA_VERSION }).unwrap_or_default();
+    write_durably(&dir.join(MANIFEST), &manifest)?;
+    tokenizer::register(&index);
+    let fields = Fields::of(&index.schema()).map_err(tantivy_error(dir))?;
+    Ok((index, fields))
+}
+
+/// Writes a small file so that after a crash it is either absent or whole.
+fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), IndexError> {
+    use std::io::Write;
+    let io_error = |source| IndexError::Io { context: format!("cannot write {}", path.display()), source };
+    let temporary = path.with_extension("tmp");
+    let mut file = std::fs::File::create(&temporary).map_err(io_error)?;
+    file.write_all(bytes).map_err(io_error)?;
+    file.sync_all().map_err(io_error)?;
+    std::fs::rename(&temporary, path).map_err(io_error)?;
+    if let Some(parent) = path.parent() {
+        std::fs::File::open(parent).and_then(|d| d.sync_all()).map_err(io_error)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,486 @@
+//! Reading: search with filters and facets, fetching one record, statistics, and walking every
+//! stored record (for `reindex`).
+//!
+//! Built for one-shot processes: the reader never reloads (no watcher thread), and a hit reads
+//! only its stored record JSON.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use tantivy::aggregation::agg_req::Aggregations;
+use tantivy::aggregation::agg_result::AggregationResults;
+use tantivy::aggregation::{AggContextParams, AggregationCollector};
+use tantivy::collector::{Count, TopDocs};
+use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, QueryParserError, TermQuery};
+use tantivy::schema::IndexRecordOption;
+use tantivy::snippet::SnippetGenerator;
+use tantivy::{DocAddress, Index, Order, ReloadPolicy, Searcher, TantivyDocument, Term};
+
+use super::document::{stored_bytes, stored_text};
+use super::schema::{DEFAULT_FIELDS, FACETS, SCHEMA_VERSION};
+use super::{Fields, IndexError, open, tantivy_error};
+use crate::formats::Original;
+use crate::model::Record;
+
+/// Fields a query may name.
+pub const QUERY_FIELDS: [&str; 14] = [
+    "title", "author", "abstract", "subject", "venue", "event", "note", "year", "type", "language", "country",
+    "institution", "doi", "id",
+];
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Sort {
+    #[default]
+    Relevance,
+    YearAscending,
+    YearDescending,
+}
+
+#[derive(Debug, Clone)]
+pub struct SearchRequest {
+    pub query: String,
+    /// `(facet name, value)`; values of one field are OR-ed, fields AND-ed.
+    pub filters: Vec<(String, String)>,
+    pub facets: Vec<String>,
+    pub facet_size: usize,
+    pub limit: usize,
+    pub offset: usize,
+    pub sort: Sort,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SearchResults {
+    pub total: usize,
+    pub hits: Vec<Hit>,
+    pub facets: BTreeMap<String, Vec<FacetCount>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Hit {
+    pub id: String,
+    pub score: Option<f32>,
+    #[serde(rename = "type")]
+    pub item_type: String,
+    pub title: Option<String>,
+    pub year: Option<i32>,
+    pub contributors: Vec<String>,
+    pub venue: Option<String>,
+    pub snippet: Option<Snippet>,
+}
+
+/// A fragment of matching text, with the byte ranges of the matched words.
+#[derive(Debug, Serialize)]
+pub struct Snippet {
+    pub text: String,
+    pub highlights: Vec<[usize; 2]>,
+}
+
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct FacetCount {
+    pub value: String,
+    pub count: u64,
+}
+
+/// A query that cannot be run, with the position of the problem where it is known.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot parse the query: {reason}")]
+pub struct QueryError {
+    pub reason: String,
+    pub query: String,
+    /// Character position of the problem in `query`.
+    pub position: Option<usize>,
+}
+
+impl QueryError {
+    pub fn hint(&self) -> Option<String> {
+        let pointer = self.position.map(|at| format!("  {}\n  {}^ here\n", self.query, " ".repeat(at)));
+        Some(format!(
+            "{}fields: {}; phrases in \"double quotes\"; ranges as year:[2015 TO 2022]; \
+             AND, OR, NOT in capitals",
+            pointer.unwrap_or_default(),
+            QUERY_FIELDS.join(", ")
+        ))
+    }
+}
+
+/// A stored record: the model as imported, and its original bytes.
+pub struct StoredRecord {
+    pub record: Record,
+    pub original: Original,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Stats {
+    pub records: u64,
+    pub types: BTreeMap<String, u64>,
+    pub sources: BTreeMap<String, u64>,
+    pub segments: usize,
+    pub index_bytes: u64,
+    pub schema_version: u32,
+    /// The payload of the last commit: where the last import had got to.
+    pub last_commit: Option<serde_json::Value>,
+    pub path: PathBuf,
+}
+
+/// A read-only view of the index at its last commit.
+pub struct IndexReader {
+    dir: PathBuf,
+    index: Index,
+    fields: Fields,
+    searcher: Searcher,
+}
+
+impl IndexReader {
+    pub fn open(dir: &Path) -> Result<IndexReader, IndexError> {
+        let (index, fields) = open(dir)?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(tantivy_error(dir))?;
+        Ok(IndexReader { dir: dir.to_path_buf(), searcher: reader.searcher(), index, fields })
+    }
+
+    pub fn search(&self, request: &SearchRequest) -> Result<SearchResults, IndexError> {
+        let text_query = self.parse(&request.query)?;
+        let query = self.with_filters(text_query.box_clone(), &request.filters)?;
+        let aggregations = self.aggregations(&request.facets, request.facet_size)?;
+        let top = TopDocs::with_limit(request.limit.max(1)).and_offset(request.offset);
+        let agg_collector = AggregationCollector::from_aggs(aggregations, AggContextParams::default());
+        let err = tantivy_error(&self.dir);
+        let (total, addresses, aggregated) = match request.sort {
+            Sort::Relevance => {
+                let (total, top, aggs) = self.searcher.search(&query, &(Count, top.order_by_score(), agg_collector)).map_err(err)?;
+                (total, top.into_iter().map(|(score, a)| (Some(score), a)).collect::<Vec<_>>(), aggs)
+            }
+            Sort::YearAscending | Sort::YearDescending => {
+                let order = if request.sort == Sort::YearAscending { Order::Asc } else { Order::Desc };
+                let collector = top.order_by_fast_field::<u64>("year", order);
+                let (total, top, aggs) = self.searcher.search(&query, &(Count, collector, agg_collector)).map_err(err)?;
+                (total, top.into_iter().map(|(_, a)| (None, a)).collect(), aggs)
+            }
+        };
+        let addresses = if request.limit == 0 { Vec::new() } else { addresses };
+        let snippets = Snippets::new(&self.searcher, &*text_query, &self.fields);
+        let hits = addresses
+            .into_iter()
+            .map(|(score, address)| self.hit(score, address, snippets.as_ref()))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(SearchResults { total, hits, facets: facet_counts(&request.facets, aggregated) })
+    }
+
+    /// Parses a query in acadex's syntax (tantivy's, over acadex's fields and boosts).
+    fn parse(&self, query: &str) -> Result<Box<dyn Query>, IndexError> {
+        let trimmed = query.trim();
+        if trimmed.is_empty() || trimmed == "*" {
+            return Ok(Box::new(AllQuery));
+        }
+        if let Some(error) = precheck(trimmed) {
+            return Err(error.into());
+        }
+        let schema = self.index.schema();
+        let default_fields = DEFAULT_FIELDS.iter().filter_map(|(name, _)| schema.get_field(name).ok()).collect();
+        let mut parser = QueryParser::for_index(&self.index, default_fields);
+        parser.set_conjunction_by_default();
+        for (name, boost) in DEFAULT_FIELDS {
+            if let Ok(field) = schema.get_field(name) {
+                parser.set_field_boost(field, boost);
+            }
+        }
+        parser.parse_query(trimmed).map_err(|error| {
+            let position = match &error {
+                QueryParserError::FieldDoesNotExist(field) => trimmed.find(&format!("{field}:")),
+                _ => None,
+            };
+            IndexError::from(QueryError { reason: describe_parse_error(&error), query: trimmed.to_string(), position })
+        })
+    }
+
+    fn with_filters(&self, query: Box<dyn Query>, filters: &[(String, String)]) -> Result<Box<dyn Query>, IndexError> {
+        if filters.is_empty() {
+            return Ok(query);
+        }
+        let mut by_field: BTreeMap<&str, Vec<Box<dyn Query>>> = BTreeMap::new();
+        for (name, value) in filters {
+            let term = self.filter_term(name, value)?;
+            by_field.entry(name.as_str()).or_default().push(Box::new(TermQuery::new(term, IndexRecordOption::Basic)));
+        }
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, query)];
+        for (_, alternatives) in by_field {
+            let any = BooleanQuery::new(alternatives.into_iter().map(|q| (Occur::Should, q)).collect());
+            clauses.push((Occur::Must, Box::new(any)));
+        }
+        Ok(Box::new(BooleanQuery::new(clauses)))
+    }
+
+    fn filter_term(&self, name: &str, value: &str) -> Result<Term, IndexError> {
+        let unknown = || QueryError {
+            reason: format!("cannot filter on '{name}'"),
+            query: format!("{name}={value}"),
+            position: Some(0),
+        };
+        let (_, field_name) = FACETS.iter().find(|(facet, _)| *facet == name).ok_or_else(unknown)?;
+        let field = self.index.schema().get_field(field_name).map_err(tantivy_error(&self.dir))?;
+        if name == "year" {
+            let year = value.trim().parse::<u64>().map_err(|_| QueryError {
+                reason: format!("year filter '{value}' is not a year"),
+                query: format!("{name}={value}"),
+                position: Some(name.len() + 1),
+            })?;
+            return Ok(Term::from_field_u64(field, year));
+        }
+        Ok(Term::from_field_text(field, &value.trim().to_lowercase()))
+    }
+
+    fn aggregations(&self, facets: &[String], size: usize) -> Result<Aggregations, IndexError> {
+        let mut request = serde_json::Map::new();
+        for facet in facets {
+            let Some((_, field)) = FACETS.iter().find(|(name, _)| name == facet) else {
+                return Err(QueryError {
+                    reason: format!(
+                        "unknown facet '{facet}' (facets: {})",
+                        FACETS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+                    ),
+                    query: facet.clone(),
+                    position: None,
+                }
+                .into());
+            };
+            let mut terms = serde_json::json!({ "field": field, "size": size.max(1) });
+            if facet == "year" {
+                terms["order"] = serde_json::json!({ "_key": "desc" });
+            }
+            request.insert(facet.clone(), serde_json::json!({ "terms": terms }));
+        }
+        serde_json::from_value(serde_json::Value::Object(request)).map_err(|e| {
+            IndexError::from(QueryError { reason: format!("facet request: {e}"), query: facets.join(","), position: None })
+        })
+    }
+
+    fn hit(&self, score: Option<f32>, address: DocAddress, snippets: Option<&Snippets>) -> Result<Hit, IndexError> {
+        let record = self.record_at(address)?;
+        let snippet = snippets.and_then(|s| s.best(&record));
+        Ok(Hit {
+            id: record.id.clone(),
+            score,
+            item_type: record.item_type.as_str().to_string(),
+            year: record.year(),
+            contributors: record.contributors.iter().take(3).map(|c| c.display_name()).collect(),
+            venue: record.container_title.clone().or_else(|| record.event.as_ref().and_then(|e| e.title.clone())),
+            title: record.title,
+            snippet,
+        })
+    }
+
+    fn document(&self, address: DocAddress) -> Result<TantivyDocument, IndexError> {
+        self.searcher.doc(address).map_err(tantivy_error(&self.dir))
+    }
+
+    fn record_at(&self, address: DocAddress) -> Result<Record, IndexError> {
+        let doc = self.document(address)?;
+        let bytes = stored_bytes(&doc, self.fields.record).unwrap_or_default();
+        serde_json::from_slice(bytes).map_err(|e| IndexError::Io {
+            context: format!("stored record at {address:?} in {} cannot be read", self.dir.display()),
+            source: std::io::Error::other(e),
+        })
+    }
+
+    /// The record with this id (ids match case-insensitively).
+    pub fn get(&self, id: &str) -> Result<Option<StoredRecord>, IndexError> {
+        let term = Term::from_field_text(self.fields.id, &id.trim().to_lowercase());
+        let query = TermQuery::new(term, IndexRecordOption::Basic);
+        let top = self.searcher.search(&query, &TopDocs::with_limit(1).order_by_score()).map_err(tantivy_error(&self.dir))?;
+        let Some((_, address)) = top.into_iter().next() else { return Ok(None) };
+        let doc = self.document(address)?;
+        let record = self.record_at(address)?;
+        let original = Original {
+            xml: stored_bytes(&doc, self.fields.original).unwrap_or_default().to_vec(),
+            namespaces: stored_text(&doc, self.fields.original_namespaces).unwrap_or_default().to_string(),
+        };
+        Ok(Some(StoredRecord { record, original }))
+    }
+
+    /// Every stored original with its source, for `reindex`.
+    pub fn originals(&self) -> impl Iterator<Item = Result<(Original, Record), IndexError>> + '_ {
+        self.searcher.segment_readers().iter().enumerate().flat_map(move |(ordinal, segment)| {
+            segment.doc_ids_alive().map(move |doc_id| {
+                let address = DocAddress::new(ordinal as u32, doc_id);
+                let doc = self.document(address)?;
+                let original = Original {
+                    xml: stored_bytes(&doc, self.fields.original).unwrap_or_default().to_vec(),
+                    namespaces: stored_text(&doc, self.fields.original_namespaces).unwrap_or_default().to_string(),
+                };
+                Ok((original, self.record_at(address)?))
+            })
+        })
+    }
+
+    pub fn stats(&self) -> Result<Stats, IndexError> {
+        let facets = vec!["type".to_string(), "source".to_string()];
+        let request = SearchRequest {
+            query: String::new(),
+            filters: Vec::new(),
+            facets,
+            facet_size: 1000,
+            limit: 0,
+            offset: 0,
+            sort: Sort::Relevance,
+        };
+        let results = self.search(&request)?;
+        let counts = |name: &str| -> BTreeMap<String, u64> {
+            results.facets.get(name).into_iter().flatten().map(|f| (f.value.clone(), f.count)).collect()
+        };
+        let metas = self.index.load_metas().map_err(tantivy_error(&self.dir))?;
+        let last_commit = metas.payload.as_deref().and_then(|p| serde_json::from_str(p).ok());
+        Ok(Stats {
+            records: self.searcher.num_docs(),
+            types: counts("type"),
+            sources: counts("source"),
+            segments: self.searcher.segment_readers().len(),
+            index_bytes: folder_bytes(&self.dir),
+            schema_version: SCHEMA_VERSION,
+            last_commit,
+            path: self.dir.clone(),
+        })
+    }
+}
+
+/// Snippet generators for the fields a hit's snippet may come from, best first.
+struct Snippets {
+    abstract_text: SnippetGenerator,
+    title: SnippetGenerator,
+}
+
+impl Snippets {
+    fn new(searcher: &Searcher, query: &dyn Query, fields: &Fields) -> Option<Snippets> {
+        Some(Snippets {
+            abstract_text: SnippetGenerator::create(searcher, query, fields.abstract_text).ok()?,
+            title: SnippetGenerator::create(searcher, query, fields.title).ok()?,
+        })
+    }
+
+    fn best(&self, record: &Record) -> Option<Snippet> {
+        let candidates = record
+            .abstract_text
+            .iter()
+            .map(|text| self.abstract_text.snippet(text))
+            .chain(record.all_titles().map(|title| self.title.snippet(title)));
+        let mut first = None;
+        for snippet in candidates {
+            if !snippet.highlighted().is_empty() {
+                return Some(to_snippet(&snippet));
+            }
+            first.get_or_insert(snippet);
+        }
+        first.filter(|s| !s.fragment().is_empty()).map(|s| to_snippet(&s))
+    }
+}
+
+fn to_snippet(snippet: &tantivy::snippet::Snippet) -> Snippet {
+    Snippet {
+        text: snippet.fragment().to_string(),
+        highlights: snippet.highlighted().iter().map(|r| [r.start, r.end]).collect(),
+    }
+}
+
+fn facet_counts(facets: &[String], results: AggregationResults) -> BTreeMap<String, Vec<FacetCount>> {
+    let json = serde_json::to_value(&results).unwrap_or_default();
+    facets
+        .iter()
+        .map(|facet| {
+            let buckets = json[facet]["buckets"].as_array().cloned().unwrap_or_default();
+            let counts = buckets
+                .iter()
+                .map(|bucket| FacetCount {
+                    value: match &bucket["key"] {
+                        serde_json::Value::String(s) => s.clone(),
+                        serde_json::Value::Number(n) => n.as_f64().map_or_else(|| n.to_string(), |f| format!("{f:.0}")),
+                        other => other.to_string(),
+                    },
+                    count: bucket["doc_count"].as_u64().unwrap_or(0),
+                })
+                .collect();
+            (facet.clone(), counts)
+        })
+        .collect()
+}
+
+fn folder_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter_map(|e| e.metadata().ok())
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+        .sum()
+}
+
+/// Finds problems tantivy's parser reports without a position: unbalanced quotes, brackets and
+/// parentheses, and unknown field names.
+fn precheck(query: &str) -> Option<QueryError> {
+    let error = |reason: &str, at: usize| QueryError { reason: reason.to_string(), query: query.to_string(), position: Some(at) };
+    let mut quote_at = None;
+    let mut open: Vec<(char, usize)> = Vec::new();
+    for (at, c) in query.chars().enumerate() {
+        if c == '"' {
+            quote_at = if quote_at.is_some() { None } else { Some(at) };
+            continue;
+        }
+        if quote_at.is_some() {
+            continue;
+        }
+        match c {
+            '(' | '[' | '{' => open.push((c, at)),
+            ')' | ']' | '}' => match open.pop() {
+                Some(('(', _)) if c == ')' => {}
+                Some(('[' | '{', _)) if c == ']' || c == '}' => {}
+                _ => return Some(error(&format!("unmatched '{c}'"), at)),
+            },
+            _ => {}
+        }
+    }
+    if let Some(at) = quote_at {
+        return Some(error("unclosed quote", at));
+    }
+    if let Some((c, at)) = open.pop() {
+        return Some(error(&format!("'{c}' is never closed"), at));
+    }
+    let mut at = 0;
+    for word in query.split(' ') {
+        if let Some((field, _)) = word.trim_start_matches(['(', '+', '-']).split_once(':') {
+            let known = QUERY_FIELDS.contains(&field) || field.is_empty() || field.starts_with('"');
+            if !known && field.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                let offset = query[..at].chars().count() + word.find(field).unwrap_or(0);
+                return Some(error(&format!("unknown field '{field}'"), offset));
+            }
+        }
+        at += word.len() + 1;
+    }
+    None
+}
+
+fn describe_parse_error(error: &QueryParserError) -> String {
+    match error {
+        QueryParserError::FieldDoesNotExist(field) => format!("unknown field '{field}'"),
+        QueryParserError::ExpectedInt(_) => "year needs a number, e.g. year:2020 or year:[2015 TO 2022]".into(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::precheck;
+
+    #[test]
+    fn precheck_points_at_the_problem() {
+        assert_eq!(precheck("\"giant panda").map(|e| e.position), Some(Some(0)));
+        assert_eq!(precheck("panda AND (bamboo").map(|e| e.position), Some(Some(10)));
+        assert_eq!(precheck("year:[2015 TO 2022").map(|e| e.position), Some(Some(5)));
+        let unknown = precheck("panda autor:wu").expect("unknown field");
+        assert_eq!((unknown.reason.as_str(), unknown.position), ("unknown field 'autor'", Some(6)));
+        assert!(precheck("title:\"giant panda\" AND year:[2015 TO 2022]").is_none());
+        assert!(precheck("id:\"oai:zenodo.org:1\"").is_none());
+    }
+}

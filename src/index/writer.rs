@@ -1,0 +1,103 @@
+//! Writing: the lock, upserts, deletions and commits.
+//!
+//! Records are added to tantivy's in-memory segments by its indexing threads while the caller
+//! keeps parsing; nothing is durable until [`Writer::commit`], which flushes segments, writes
+//! `meta.json` atomically and syncs the folder (tantivy's `save_metas`). A commit carries a
+//! payload (where the import had got to) in the same atomic step, so that a crash leaves the
+//! index at its last commit with a checkpoint that matches it.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use tantivy::directory::error::LockError;
+use tantivy::{Index, IndexWriter, TantivyError, Term};
+
+use super::{Fields, IndexError, WRITER_LOCK, document, open_or_create, tantivy_error};
+use crate::formats::Imported;
+
+/// How the writer uses the machine.
+#[derive(Debug, Clone, Copy)]
+pub struct WriterOptions {
+    /// tantivy indexing threads. The caller's thread parses, so on 2 cores one indexing thread
+    /// keeps both busy.
+    pub threads: usize,
+    /// Memory for tantivy's in-memory segments, all threads together.
+    pub memory_bytes: usize,
+    /// Wait this long for another writer to finish instead of failing at once.
+    pub wait_lock: Option<Duration>,
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        WriterOptions { threads: 1, memory_bytes: 128 << 20, wait_lock: None }
+    }
+}
+
+pub struct Writer {
+    dir: PathBuf,
+    index: Index,
+    writer: IndexWriter,
+    fields: Fields,
+}
+
+impl Writer {
+    /// Opens (creating if needed) the index in `dir` for writing, taking its lock.
+    pub fn open(dir: &Path, options: WriterOptions) -> Result<Writer, IndexError> {
+        let (index, fields) = open_or_create(dir)?;
+        let started = Instant::now();
+        let writer = loop {
+            let threads = options.threads.max(1);
+            let memory = options.memory_bytes.max(threads * 16 << 20);
+            match index.writer_with_num_threads(threads, memory) {
+                Ok(writer) => break writer,
+                Err(TantivyError::LockFailure(LockError::LockBusy, _)) => {
+                    let waited_enough = options.wait_lock.is_none_or(|limit| started.elapsed() >= limit);
+                    if waited_enough {
+                        return Err(IndexError::Locked { lock: dir.join(WRITER_LOCK) });
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(error) => return Err(tantivy_error(dir)(error)),
+            }
+        };
+        Ok(Writer { dir: dir.to_path_buf(), index, writer, fields })
+    }
+
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+
+    /// Adds a record, replacing any record with the same id (committed or in this batch).
+    pub fn upsert(&mut self, imported: &Imported) -> Result<(), IndexError> {
+        let record = &imported.record;
+        self.writer.delete_term(Term::from_field_text(self.fields.id, &record.id.to_lowercase()));
+        let doc = document::build(&self.fields, record, &imported.original);
+        self.writer.add_document(doc).map_err(tantivy_error(&self.dir))?;
+        Ok(())
+    }
+
+    /// Deletes every record that has `key` among its identity keys.
+    pub fn delete(&mut self, key: &str) {
+        self.writer.delete_term(Term::from_field_text(self.fields.keys, &key.to_lowercase()));
+    }
+
+    /// Deletes every record; `reindex` starts from an empty index.
+    pub fn delete_all(&mut self) -> Result<(), IndexError> {
+        self.writer.delete_all_documents().map_err(tantivy_error(&self.dir))?;
+        Ok(())
+    }
+
+    /// Makes everything added so far durable, with `payload` stored in the same commit.
+    pub fn commit(&mut self, payload: &str) -> Result<(), IndexError> {
+        let mut prepared = self.writer.prepare_commit().map_err(tantivy_error(&self.dir))?;
+        prepared.set_payload(payload);
+        prepared.commit().map_err(tantivy_error(&self.dir))?;
+        Ok(())
+    }
+
+    /// Waits for background merges so the process leaves no half-merged files behind.
+    pub fn finish(self) -> Result<(), IndexError> {
+        let dir = self.dir;
+        self.writer.wait_merging_threads().map_err(tantivy_error(&dir))
+    }
+}
