@@ -11,3 +11,5 @@
 pub mod formats;
 pub mod model;
 pub mod index;
+pub mod import;
+pub mod cli;

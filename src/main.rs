@@ -1,1 +1,5 @@
-fn main() {}
+//! The `acadex` binary: everything is in the library; see `acadex::cli`.
+
+fn main() -> std::process::ExitCode {
+    acadex::cli::main()
+}
