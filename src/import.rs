@@ -184,11 +184,12 @@ fn note_error(
 struct Rejects {
     path: PathBuf,
     out: Option<BufWriter<File>>,
+    sidecars: usize,
 }
 
 impl Rejects {
     fn new(path: &Path) -> Rejects {
-        Rejects { path: path.to_path_buf(), out: None }
+        Rejects { path: path.to_path_buf(), out: None, sidecars: 0 }
     }
 
     fn write(&mut self, error: &RecordError) -> std::io::Result<()> {
@@ -212,6 +213,14 @@ impl Rejects {
         };
         let comment = error.to_string().replace("--", "- -");
         writeln!(out, "<!-- {comment} -->")?;
+        if std::str::from_utf8(&error.verbatim).is_err() {
+            // Bytes that are not UTF-8 cannot go into this UTF-8 file; they go beside it, verbatim.
+            self.sidecars += 1;
+            let sidecar = self.path.with_extension(format!("{}.bin", self.sidecars));
+            std::fs::write(&sidecar, &error.verbatim)?;
+            writeln!(out, "<!-- not UTF-8: its bytes are in {} -->", sidecar.display())?;
+            return Ok(());
+        }
         write!(out, "<reject{}>", error.namespaces)?;
         if error.well_formed {
             out.write_all(&error.verbatim)?;

@@ -102,7 +102,8 @@ pub(crate) fn to_record(elements: &[Element], source: Source) -> Record {
                     script: None,
                 }),
             },
-            "creator" | "creatorName" | "author" => record.contributors.push(person(&text, Role::Author)),
+            // `name` is DOAJ's author name (`author/name`).
+            "creator" | "creatorName" | "author" | "name" => record.contributors.push(person(&text, Role::Author)),
             "contributor" | "contributorName" => record.contributors.push(person(&text, Role::Contributor)),
             "affiliation" => {
                 if let Some(last) = record.contributors.last_mut() {
@@ -120,7 +121,7 @@ pub(crate) fn to_record(elements: &[Element], source: Source) -> Record {
                 _ => record.notes.push(text),
             },
             "publisher" => record.publisher = record.publisher.take().or(Some(text)),
-            "date" | "publicationYear" | "issued" => {
+            "date" | "publicationYear" | "publicationDate" | "issued" => {
                 if record.issued.is_none() {
                     record.issued = PartialDate::parse_iso(&text).or_else(|| PartialDate::find_year(&text));
                 }
@@ -132,6 +133,7 @@ pub(crate) fn to_record(elements: &[Element], source: Source) -> Record {
                 }
             }
             "identifier" | "doi" | "alternateIdentifier" => add_identifier(&mut record, &text, element.kind.as_deref()),
+            "issn" | "eissn" => record.add_identifier(IdScheme::Issn, text),
             "language" => {
                 if let Some(code) = language::normalise(&text) {
                     record.add_language(&code);

@@ -42,8 +42,12 @@ impl Input {
     }
 }
 
-/// Expands paths into inputs: a folder becomes the files under it (recursively, sorted, hidden
-/// files skipped); `-` is standard input. A path that does not exist is an error for that path
+/// File name endings a folder walk picks up; files named on the command line are read whatever
+/// their name. Keeps READMEs and scripts that live beside the data out of the import.
+const IMPORTABLE_ENDINGS: [&str; 4] = [".xml", ".gz", ".marcxml", ".oai"];
+
+/// Expands paths into inputs: a folder becomes the importable files under it (recursively,
+/// sorted, hidden files skipped); `-` is standard input. A path that does not exist is an error for that path
 /// only, returned alongside the inputs that do.
 pub fn expand(paths: &[PathBuf]) -> (Vec<Input>, Vec<(PathBuf, io::Error)>) {
     let mut inputs = Vec::new();
@@ -77,9 +81,10 @@ fn walk(folder: &Path, inputs: &mut Vec<Input>, errors: &mut Vec<(PathBuf, io::E
         .collect();
     paths.sort();
     for path in paths {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_ascii_lowercase();
         if path.is_dir() {
             walk(&path, inputs, errors);
-        } else {
+        } else if IMPORTABLE_ENDINGS.iter().any(|ending| name.ends_with(ending)) {
             inputs.push(Input::File(path));
         }
     }

@@ -108,10 +108,9 @@ pub(crate) fn read_marc<R: BufRead>(
                     "leader" => xml::read_element_text(reader, buf)?.map(|text| marc.leader = text),
                     "controlfield" => read_controlfield(reader, buf, &start)?.map(|field| marc.control.push(field)),
                     "datafield" => read_datafield(reader, buf, &start)?.map(|field| marc.fields.push(field)),
-                    other => {
-                        xml::skip_element(reader, buf)?;
-                        Err(format!("unexpected element <{other}> in a MARC record"))
-                    }
+                    // Elements MARC does not have, beside the fields (Koha puts its OAI
+                    // identifier and datestamp there), carry nothing acadex maps: skipped.
+                    _ => xml::skip_element(reader, buf).map(Ok)?,
                 };
                 if let Err(reason) = outcome {
                     problem.get_or_insert(reason);
@@ -124,8 +123,7 @@ pub(crate) fn read_marc<R: BufRead>(
                     "datafield" => field_tag(&start, "datafield").and_then(|tag| {
                         Err(format!("datafield {tag} has no subfields"))
                     }),
-                    "leader" => Ok(()),
-                    other => Err(format!("unexpected element <{other}> in a MARC record")),
+                    _ => Ok(()),
                 };
                 if let Err(reason) = outcome {
                     problem.get_or_insert(reason);

@@ -314,10 +314,14 @@ impl<R: BufRead> XmlRecords<R> {
     }
 
     /// The XML broke: reject everything from here to the end of the file, as one piece.
-    fn fatal(&mut self, record: Option<u64>, fault: XmlFault) -> RecordError {
+    fn fatal(&mut self, record: Option<u64>, record_start_line: Option<u64>, fault: XmlFault) -> RecordError {
         self.finished = true;
         let truncated = self.reader.get_mut().record_rest(MAX_RECORD_BYTES);
         let mut error = self.error(record, fault.line, fault.byte, fault.reason);
+        if let Some(start) = record_start_line {
+            error.line = Some(start);
+            error.reason = format!("{} (at line {}, byte {})", error.reason, fault.line, fault.byte);
+        }
         if record.is_none() {
             error.reason.push_str("; the rest of the file was not read");
         } else {
@@ -328,6 +332,20 @@ impl<R: BufRead> XmlRecords<R> {
         }
         error.verbatim = self.reader.get_mut().take_recorded();
         error
+    }
+
+    /// An OAI-PMH `<error>` response: reported, unless it only says there was nothing to send.
+    fn oai_error(&mut self, start: &BytesStart<'_>, line: u64, byte: u64) -> Option<Result<Item, RecordError>> {
+        let code = xml::attribute(start, "code").ok().flatten().unwrap_or_default();
+        let message = match xml::read_element_text(&mut self.reader, &mut self.record_buf) {
+            Ok(text) => text.unwrap_or_default(),
+            Err(fault) => return Some(Err(self.fatal(None, None, fault))),
+        };
+        if code == "noRecordsMatch" {
+            return None;
+        }
+        let reason = format!("the file is an OAI-PMH error response: {code}: {}", message.trim());
+        Some(Err(self.error(None, line, byte, reason)))
     }
 
     fn read_record(&mut self, kind: RecordKind, start: &BytesStart<'_>, line: u64, byte: u64) -> Result<Item, RecordError> {
@@ -341,7 +359,7 @@ impl<R: BufRead> XmlRecords<R> {
         };
         let number = Some(self.record_number);
         match parsed {
-            Err(fault) => Err(self.fatal(number, fault)),
+            Err(fault) => Err(self.fatal(number, Some(line), fault)),
             Ok(_) if self.reader.get_ref().overflowed() => {
                 let mut error = self.error(number, line, byte, format!("record larger than {} MiB", MAX_RECORD_BYTES >> 20));
                 error.verbatim = self.reader.get_mut().take_recorded();
@@ -375,7 +393,7 @@ impl<R: BufRead> Iterator for XmlRecords<R> {
             let (line, byte) = (self.reader.get_ref().line(), self.reader.get_ref().offset());
             let (resolved, event) = match xml::next_event(&mut self.reader, &mut self.buf) {
                 Ok(next) => next,
-                Err(fault) => return Some(Err(self.fatal(None, fault))),
+                Err(fault) => return Some(Err(self.fatal(None, None, fault))),
             };
             match event {
                 Event::Decl(decl) => {
@@ -387,15 +405,21 @@ impl<R: BufRead> Iterator for XmlRecords<R> {
                         "the file declares encoding {encoding}; acadex reads UTF-8 XML \
                          (convert it first, e.g. iconv -f {encoding} -t UTF-8)"
                     );
-                    return Some(Err(self.fatal(None, XmlFault { reason, line, byte })));
+                    return Some(Err(self.fatal(None, None, XmlFault { reason, line, byte })));
                 }
                 Event::Start(start) => {
                     let start = start.into_owned();
                     let local = xml::local_name(&start);
                     if self.depth == 0 {
                         if let Err(reason) = self.check_root(&resolved, &local) {
-                            return Some(Err(self.fatal(None, XmlFault { reason, line, byte })));
+                            return Some(Err(self.fatal(None, None, XmlFault { reason, line, byte })));
                         }
+                    }
+                    if local == "error" && xml::in_namespace(&resolved, Some(OAI_NS)) {
+                        if let Some(error) = self.oai_error(&start, line, byte) {
+                            return Some(error);
+                        }
+                        continue;
                     }
                     self.namespaces.push(xml::namespace_declarations(&start));
                     if let Some(kind) = self.classify(&resolved, &local) {
@@ -409,13 +433,13 @@ impl<R: BufRead> Iterator for XmlRecords<R> {
                     self.depth += 1;
                     if self.depth >= MAX_DEPTH {
                         let reason = format!("elements nested deeper than {MAX_DEPTH}");
-                        return Some(Err(self.fatal(None, XmlFault { reason, line, byte })));
+                        return Some(Err(self.fatal(None, None, XmlFault { reason, line, byte })));
                     }
                 }
                 Event::Empty(start) if self.depth == 0 => {
                     let local = xml::local_name(&start);
                     if let Err(reason) = self.check_root(&resolved, &local) {
-                        return Some(Err(self.fatal(None, XmlFault { reason, line, byte })));
+                        return Some(Err(self.fatal(None, None, XmlFault { reason, line, byte })));
                     }
                 }
                 Event::End(_) => {

@@ -117,6 +117,9 @@ pub fn hardened_reader<R: BufRead>(input: R) -> XmlReader<R> {
     let mut reader = NsReader::from_reader(Tape::new(input));
     let config = reader.config_mut();
     config.check_end_names = true;
+    // `McFarland & Company` with a bare `&` is the commonest defect of real catalogue exports;
+    // reading it as the character it plainly is beats rejecting the record.
+    config.allow_dangling_amp = true;
     config.expand_empty_elements = false;
     config.trim_text(false);
     reader
@@ -261,7 +264,7 @@ pub fn read_element_text<R: BufRead>(
                     return Ok(problem.map_or(Ok(out), Err));
                 }
             }
-            Event::Eof => return Err(XmlFault::at(reader, "unexpected end of file inside an element")),
+            Event::Eof => return Err(XmlFault::at(reader, "unexpected end of file: the file is truncated")),
             other => {
                 if let Err(reason) = append_text(other, &mut out) {
                     problem.get_or_insert(reason);
