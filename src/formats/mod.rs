@@ -415,6 +415,15 @@ impl<R: BufRead> Iterator for XmlRecords<R> {
                             return Some(Err(self.fatal(None, None, XmlFault { reason, line, byte })));
                         }
                     }
+                    // Set and repository descriptions (ListSets, Identify) may hold oai_dc
+                    // documents that describe the set, not a record.
+                    let describes_set = matches!(local.as_str(), "setDescription" | "description" | "about");
+                    if describes_set && xml::in_namespace(&resolved, Some(OAI_NS)) {
+                        if let Err(fault) = xml::skip_element(&mut self.reader, &mut self.record_buf) {
+                            return Some(Err(self.fatal(None, None, fault)));
+                        }
+                        continue;
+                    }
                     if local == "error" && xml::in_namespace(&resolved, Some(OAI_NS)) {
                         if let Some(error) = self.oai_error(&start, line, byte) {
                             return Some(error);

@@ -1,0 +1,316 @@
+//! Import, end to end through the built binary, on the real records of the shared corpus and
+//! the fixtures: counts against an independent reading of the files, upserts, rejects, exit codes.
+
+mod util;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use regex::Regex;
+use util::{acadex, all_ids, corpus, fixture, import, record_count, search};
+
+/// Corpus files that are malformed, by what the corpus README and a reading of them say, with
+/// how many records each holds that must be rejected.
+const MALFORMED: [(&str, u64); 5] = [
+    ("marcxml/marc4j_chabon-bad-subfields-element.xml", 1),
+    ("marcxml/marc4j_chabon-missing-subfield-code.xml", 1),
+    ("marcxml/pymarc_bad_tag.xml", 1),
+    ("oai_dc/sickle_ListRecords4.xml", 1), // a deleted header without an identifier
+    ("oai_dc/sickle_ListRecordsBroken.xml", 0),
+];
+
+/// Files that fail as a whole but hold no rejected record: OAI-PMH error responses, and a
+/// response cut after its last record.
+const FILE_ERRORS: [&str; 4] = [
+    "oai_dc/sickle_badResumptionToken.xml",
+    "http/oai_pmh/scythe_list_records_i10_badResumptionToken.xml",
+    "http/oai_pmh/scythe_list_records_i3_badArgument.xml",
+    "marcxml/jabref_MarcXmlParserTestArticle.xml",
+];
+
+const CORPUS_FOLDERS: [&str; 3] = ["marcxml", "oai_dc", "http/oai_pmh"];
+
+fn corpus_files() -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for folder in CORPUS_FOLDERS {
+        let mut in_folder: Vec<PathBuf> = std::fs::read_dir(corpus(folder))
+            .expect("corpus folder")
+            .map(|e| e.expect("entry").path())
+            .filter(|p| p.extension().is_some_and(|e| e == "xml"))
+            .collect();
+        in_folder.sort();
+        files.extend(in_folder);
+    }
+    files
+}
+
+/// The identities the corpus should leave in the index, computed from the files with regular
+/// expressions, independently of the importer: DOI, else OAI identifier, else (003)001;
+/// OAI-PMH deletions remove the record with that OAI identifier.
+fn expected_identities(files: &[PathBuf]) -> BTreeSet<String> {
+    let doi_patterns = [
+        Regex::new(r#"(?s)tag="024"[^>]*>\s*<[^>]*code="a">([^<]+)</[^>]*>\s*<[^>]*code="2">doi<"#).expect("re"),
+        Regex::new(r#"code="u">https?://(?:dx\.)?doi\.org/(10\.[^<]+)<"#).expect("re"),
+        Regex::new(r#"identifierType="DOI">([^<]+)<"#).expect("re"),
+        Regex::new(r#"<(?:\w+:)?doi>([^<]+)<"#).expect("re"),
+        Regex::new(r#"<dc:identifier>(?:https?://(?:dx\.)?doi\.org/|doi:)?(10\.[^<\s]+)</dc:identifier>"#).expect("re"),
+    ];
+    let control = |tag: &str| Regex::new(&format!(r#"controlfield tag="{tag}">([^<]*)<"#)).expect("re");
+    let (control_001, control_003) = (control("001"), control("003"));
+    let marc_start = Regex::new(r"<(?:marc:|marcxml:|ns0:)?record[\s>]").expect("re");
+    let oai_identifier = Regex::new(r"<identifier>([^<]+)</identifier>").expect("re");
+    let doi_of = |chunk: &str| {
+        doi_patterns.iter().find_map(|re| re.captures(chunk)).map(|c| format!("doi:{}", c[1].trim().to_lowercase()))
+    };
+    let marc_id = |chunk: &str| {
+        let number = control_001.captures(chunk)?[1].trim().to_string();
+        Some(match control_003.captures(chunk) {
+            Some(agency) => format!("marc:({}){number}", agency[1].trim()),
+            None => format!("marc:{number}"),
+        })
+    };
+    // identity -> OAI identifier, so deletions can find records whatever their identity.
+    let mut live: BTreeMap<String, Option<String>> = BTreeMap::new();
+    for file in files {
+        let name = file.strip_prefix(corpus("")).expect("in corpus").to_string_lossy().to_string();
+        if MALFORMED.iter().any(|(m, _)| *m == name) {
+            continue;
+        }
+        let text = std::fs::read_to_string(file).expect("corpus file is UTF-8");
+        if text.contains("<OAI-PMH") {
+            for chunk in text.split("<header").skip(1) {
+                let Some(oai) = oai_identifier.captures(chunk).map(|c| c[1].trim().to_string()) else { continue };
+                let header_end = chunk.find('>').unwrap_or(0);
+                if chunk[..header_end].contains("status=\"deleted\"") {
+                    live.retain(|_, o| o.as_deref() != Some(oai.as_str()));
+                } else if chunk.contains("<metadata") {
+                    let identity = doi_of(chunk).unwrap_or_else(|| oai.clone());
+                    live.insert(identity, Some(oai));
+                }
+            }
+        } else {
+            let starts: Vec<usize> = marc_start.find_iter(&text).map(|m| m.start()).collect();
+            for (n, start) in starts.iter().enumerate() {
+                let chunk = &text[*start..starts.get(n + 1).copied().unwrap_or(text.len())];
+                if let Some(identity) = doi_of(chunk).or_else(|| marc_id(chunk)) {
+                    live.insert(identity, None);
+                }
+            }
+        }
+    }
+    live.into_keys().collect()
+}
+
+fn import_corpus(index: &Path) -> (serde_json::Value, i32) {
+    let folders: Vec<PathBuf> = CORPUS_FOLDERS.iter().map(|f| corpus(f)).collect();
+    import(index, &folders)
+}
+
+#[test]
+fn every_marcxml_and_oai_file_of_the_corpus_imports_with_its_bad_records_accounted_for() {
+    let index = tempfile::tempdir().expect("tempdir");
+    let (report, code) = import_corpus(index.path());
+    assert_eq!(code, 3, "some corpus records are malformed, so the import exits 3: {report}");
+
+    let expected = expected_identities(&corpus_files());
+    let ids: BTreeSet<String> = all_ids(index.path()).into_iter().collect();
+    let missing: Vec<_> = expected.difference(&ids).collect();
+    let extra: Vec<_> = ids.difference(&expected).collect();
+    assert!(missing.is_empty() && extra.is_empty(), "missing {missing:?}, unexpected {extra:?}");
+    assert_eq!(record_count(index.path()), expected.len() as u64, "stats counts distinct identities");
+
+    let rejected: u64 = MALFORMED.iter().map(|(_, n)| n).sum();
+    assert_eq!(report["rejected"], rejected);
+    let read = report["read"].as_u64().expect("read");
+    let accounted = ["indexed", "rejected", "deleted"].iter().map(|k| report[k].as_u64().expect("count")).sum::<u64>();
+    assert_eq!(read, accounted, "read = indexed + rejected + deleted");
+
+    let errors = report["errors"].as_array().expect("errors");
+    for name in MALFORMED.iter().map(|(name, _)| *name).chain(FILE_ERRORS) {
+        let error = errors.iter().find(|e| e["file"].as_str().is_some_and(|f| f.ends_with(name)));
+        let error = error.unwrap_or_else(|| panic!("{name} is reported: {errors:?}"));
+        assert!(error["line"].as_u64().is_some(), "{name} error has a line");
+        assert!(!error["reason"].as_str().unwrap_or_default().is_empty());
+    }
+    assert_eq!(errors.len(), MALFORMED.len() + FILE_ERRORS.len(), "{errors:?}");
+
+    let rejects = std::fs::read_to_string(report["rejects_file"].as_str().expect("rejects file")).expect("readable");
+    assert!(rejects.contains(r#"tag="42""#), "pymarc_bad_tag's record is in the rejects file verbatim");
+    assert!(rejects.contains("<subfields code=\"a\">0679450041 (acid-free paper)</subfields>"));
+    assert!(rejects.contains("broken xml"), "a file that is not XML is kept verbatim too");
+}
+
+#[test]
+fn every_record_has_a_type_so_type_counts_add_up_to_the_total() {
+    let index = tempfile::tempdir().expect("tempdir");
+    import_corpus(index.path());
+    let (results, code) = search(index.path(), "", &["--facet", "type", "--facet-size", "100", "--limit", "0"]);
+    assert_eq!(code, 0);
+    let total = results["total"].as_u64().expect("total");
+    let counted: u64 = results["facets"]["type"].as_array().expect("type facet").iter().map(|b| b["count"].as_u64().expect("count")).sum();
+    assert_eq!(counted, total);
+    assert_eq!(total, record_count(index.path()));
+}
+
+#[test]
+fn importing_the_same_records_again_updates_them_and_never_duplicates() {
+    let index = tempfile::tempdir().expect("tempdir");
+    let (first, _) = import_corpus(index.path());
+    let before = all_ids(index.path());
+    let (second, _) = import_corpus(index.path());
+    assert_eq!(second["indexed"], first["indexed"], "the second import read everything again");
+    assert_eq!(all_ids(index.path()), before);
+    assert_eq!(record_count(index.path()), before.len() as u64);
+
+    // The same records under another path are the same records.
+    let copy = tempfile::tempdir().expect("tempdir");
+    let renamed = copy.path().join("renamed.xml");
+    std::fs::copy(corpus("marcxml/marc4j_chabon.xml"), &renamed).expect("copy");
+    import(index.path(), &[renamed]);
+    assert_eq!(record_count(index.path()), before.len() as u64);
+}
+
+#[test]
+fn oai_pmh_deletions_remove_records_whatever_their_identity() {
+    let index = tempfile::tempdir().expect("tempdir");
+    // The page's deleted header still carries metadata: the record must not be indexed.
+    let (report, code) = import(index.path(), &[fixture("valid/oai_dc/scythe_list_records_i9_token.xml")]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["deleted"], 1);
+    assert_eq!(report["indexed"], 2);
+    let ids = all_ids(index.path());
+    assert_eq!(ids.len(), 2);
+    assert!(!ids.iter().any(|id| id.contains("8433364")), "the deleted record is not there: {ids:?}");
+}
+
+/// Reads a malformed fixture's sidecar expectation.
+fn expectation(name: &str) -> BTreeMap<String, String> {
+    let text = std::fs::read_to_string(fixture(&format!("malformed/{name}.expect"))).expect("expect file");
+    text.lines()
+        .filter_map(|line| line.split_once(": "))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect()
+}
+
+#[test]
+fn malformed_inputs_give_located_errors_and_lose_nothing() {
+    for name in ["truncated", "not_xml", "broken_field", "bad_tag", "utf16", "jabref_truncated_sru_response"] {
+        let expect = expectation(name);
+        let index = tempfile::tempdir().expect("tempdir");
+        let file = fixture(&format!("malformed/{name}.xml"));
+        let (report, code) = import(index.path(), std::slice::from_ref(&file));
+        assert_eq!(code, 3, "{name}: exit 3 when something was rejected");
+        assert_eq!(report["indexed"].to_string(), expect["good_records"], "{name}: good records indexed");
+        assert_eq!(report["rejected"].to_string(), expect["rejected"], "{name}: rejected");
+        let error = &report["errors"][0];
+        assert!(error["file"].as_str().expect("file").ends_with(&format!("{name}.xml")), "{name}: names the file");
+        let reason = error["reason"].as_str().expect("reason");
+        assert!(reason.contains(&expect["error"]), "{name}: '{reason}' says '{}'", expect["error"]);
+        assert_eq!(error["line"].to_string(), expect["line"], "{name}: line");
+        if let Some(record) = expect.get("record") {
+            assert_eq!(error["record"].to_string(), *record, "{name}: record number");
+        }
+        if let Some(good) = expect.get("good_ids") {
+            let ids = all_ids(index.path());
+            for id in good.split(',') {
+                assert!(ids.iter().any(|i| i.ends_with(id.trim())), "{name}: {id} indexed, got {ids:?}");
+            }
+        }
+        let rejects = report["rejects_file"].as_str().map(PathBuf::from).expect("a rejects file");
+        let written = std::fs::read(&rejects).expect("rejects file exists");
+        let sidecar_written = rejects.with_extension("1.bin").exists();
+        assert!(written.len() > 200 || sidecar_written, "{name}: the bad bytes are kept");
+    }
+}
+
+#[test]
+fn a_fixed_rejects_file_imports_the_records_it_holds() {
+    let index = tempfile::tempdir().expect("tempdir");
+    let (report, _) = import(index.path(), &[fixture("malformed/broken_field.xml"), fixture("malformed/bad_tag.xml")]);
+    let rejects = PathBuf::from(report["rejects_file"].as_str().expect("rejects file"));
+    let before = record_count(index.path());
+
+    // Unfixed, the same records are rejected again, and nothing else breaks.
+    let (again, code) = import(index.path(), std::slice::from_ref(&rejects));
+    assert_eq!((code, again["rejected"].as_u64(), again["indexed"].as_u64()), (3, Some(2), Some(0)));
+
+    // Fixed by hand, as a librarian would, they import.
+    let fixed = std::fs::read_to_string(&rejects)
+        .expect("rejects")
+        .replacen("<subfield>", "<subfield code=\"a\">", 1)
+        .replace(r#"tag="42""#, r#"tag="042""#);
+    let fixed_path = index.path().join("fixed.xml");
+    std::fs::write(&fixed_path, fixed).expect("write fixed");
+    let (after, code) = import(index.path(), &[fixed_path]);
+    assert_eq!((code, after["indexed"].as_u64(), after["rejected"].as_u64()), (0, Some(2), Some(0)), "{after}");
+    assert_eq!(record_count(index.path()), before + 2);
+    assert!(all_ids(index.path()).contains(&"marc:11939876".to_string()));
+}
+
+#[test]
+fn gzip_folders_and_standard_input_are_inputs_too() {
+    use std::io::Write;
+    let work = tempfile::tempdir().expect("tempdir");
+    let source = std::fs::read(fixture("valid/marcxml/marc4j_chabon.xml")).expect("fixture");
+    let gz = work.path().join("chabon.xml.gz");
+    let mut encoder = flate2_writer(&gz);
+    encoder.write_all(&source).expect("gzip");
+    drop(encoder);
+
+    let index = tempfile::tempdir().expect("tempdir");
+    let (report, code) = import(index.path(), &[gz]);
+    assert_eq!((code, report["indexed"].as_u64()), (0, Some(2)), "{report}");
+
+    let stdin_index = tempfile::tempdir().expect("tempdir");
+    let output = acadex(stdin_index.path())
+        .args(["import", "--json", "-"])
+        .write_stdin(std::fs::read(fixture("valid/marcxml/pymarc_batch.xml")).expect("fixture"))
+        .output()
+        .expect("runs");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(report["indexed"], 2);
+    let (shown, _) = util::json_of(acadex(stdin_index.path()).args(["show", "marc:(DLC)5637241"]));
+    assert_eq!(shown["source"]["file"], "-");
+}
+
+/// gzip without a dependency of the tests: the system's gzip, as a librarian would make one.
+fn flate2_writer(path: &Path) -> impl std::io::Write {
+    struct Gzip {
+        path: PathBuf,
+        bytes: Vec<u8>,
+    }
+    impl std::io::Write for Gzip {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.bytes.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    impl Drop for Gzip {
+        fn drop(&mut self) {
+            let plain = self.path.with_extension("");
+            std::fs::write(&plain, &self.bytes).expect("write");
+            let status = std::process::Command::new("gzip").arg("-f").arg(&plain).status().expect("gzip runs");
+            assert!(status.success());
+        }
+    }
+    Gzip { path: path.to_path_buf(), bytes: Vec::new() }
+}
+
+#[test]
+fn exit_codes_follow_the_contract() {
+    let index = tempfile::tempdir().expect("tempdir");
+    let (_, code) = import(index.path(), &[fixture("valid/marcxml")]);
+    assert_eq!(code, 0, "everything indexed");
+    let missing = index.path().join("no-such-file.xml");
+    let (report, code) = import(index.path(), &[missing]);
+    assert_eq!(code, 3, "a path that does not exist is reported, the run finishes");
+    assert!(report["errors"][0]["reason"].as_str().expect("reason").contains("no such file"));
+    acadex(index.path()).args(["import", "--format", "bibtex", "x"]).assert().code(2);
+    acadex(index.path()).args(["search", "nonexistentwordzzz"]).assert().code(1);
+    acadex(index.path()).args(["show", "doi:10.0/none"]).assert().code(1);
+    let nowhere = tempfile::tempdir().expect("tempdir");
+    acadex(&nowhere.path().join("absent")).args(["search", "x"]).assert().code(2).stderr(predicates::str::contains("no index at"));
+}
