@@ -23,6 +23,7 @@ Usage: gen_corpus.py --records N --out DIR [--seed 20240601] [--fixtures fixture
 """
 
 import argparse
+import bisect
 import glob
 import gzip
 import hashlib
@@ -321,6 +322,11 @@ def esc(text):
     return text
 
 
+def ordinal(n):
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
 def zipf_weights(n, s=1.0):
     return [1.0 / (rank + 1) ** s for rank in range(n)]
 
@@ -356,16 +362,16 @@ class Generator:
         self.journals = []
         for i in range(400):
             w1, w2 = self.word().capitalize(), self.word().capitalize()
-            pattern = rng.choice(["Journal of {a} {b}", "{a} and {b} Review", "Acta {a}", "Studies in {a} {b}",
+            pattern = self.choice(["Journal of {a} {b}", "{a} and {b} Review", "Acta {a}", "Studies in {a} {b}",
                                   "Zeitschrift für {a}", "Revue de {a}", "{a} Quarterly", "Asian {a} Studies"])
-            issn = f"{rng.randrange(1000, 10000)}-{rng.randrange(100, 1000)}{rng.choice('0123456789X')}"
+            issn = f"{rng.randrange(1000, 10000)}-{rng.randrange(100, 1000)}{self.choice('0123456789X')}"
             self.journals.append((pattern.format(a=w1, b=w2), issn))
         self.journal_cum = self.cumulative(zipf_weights(len(self.journals), 0.7))
         self.meetings = []
         for i in range(300):
-            base = rng.choice(self.meeting_names) if self.meeting_names and rng.random() < 0.15 else None
-            name = base or f"{rng.choice(MEETING_KINDS)} {self.topic()}"
-            self.meetings.append((name, rng.choice(MEETING_PLACES)))
+            base = self.choice(self.meeting_names) if self.meeting_names and rng.random() < 0.15 else None
+            name = base or f"{self.choice(MEETING_KINDS)} {self.topic()}"
+            self.meetings.append((name, self.choice(MEETING_PLACES)))
 
     @staticmethod
     def cumulative(weights):
@@ -376,7 +382,13 @@ class Generator:
         return out
 
     def pick(self, items, cum):
-        return self.rng.choices(items, cum_weights=cum, k=1)[0]
+        return items[bisect.bisect_right(cum, self.rng.random() * cum[-1])]
+
+    def choice(self, items):
+        return items[int(self.rng.random() * len(items))]
+
+    def randint(self, low, high):
+        return low + int(self.rng.random() * (high - low + 1))
 
     def word(self):
         return self.pick(self.words, self.word_cum)
@@ -396,12 +408,12 @@ class Generator:
         rng = self.rng
         form = rng.random()
         if form < 0.3:
-            return f"{self.phrase(rng.randint(2, 4)).capitalize()} in {rng.choice(PLACES_EN)}"
+            return f"{self.phrase(self.randint(2, 4)).capitalize()} in {self.choice(PLACES_EN)}"
         if form < 0.5:
-            return f"{self.phrase(rng.randint(1, 3)).capitalize()} and {self.phrase(rng.randint(1, 3))}"
+            return f"{self.phrase(self.randint(1, 3)).capitalize()} and {self.phrase(self.randint(1, 3))}"
         if form < 0.65:
-            return f"Studies on the {self.phrase(rng.randint(2, 3))} of {rng.choice(PLACES_EN)}"
-        return self.phrase(rng.randint(3, 7)).capitalize()
+            return f"Studies on the {self.phrase(self.randint(2, 3))} of {self.choice(PLACES_EN)}"
+        return self.phrase(self.randint(3, 7)).capitalize()
 
     def chinese_title(self):
         rng = self.rng
@@ -412,9 +424,11 @@ class Generator:
                 parts.append(("文化", "wen hua"))
         elif rng.random() < 0.3:
             parts.append(("大熊猫", "da xiong mao"))
-        for _ in range(rng.randint(1, 3)):
-            parts.append(rng.choice(HANZI_WORDS))
-        parts.append(rng.choice(HANZI_ENDINGS))
+        for _ in range(self.randint(1, 3)):
+            word = self.choice(HANZI_WORDS)
+            if all(word[0] not in h and h not in word[0] for h, _ in parts):
+                parts.append(word)
+        parts.append(self.choice(HANZI_ENDINGS))
         hanzi = "".join(h for h, _ in parts)
         pinyin = " ".join(p for _, p in parts)
         return hanzi, pinyin[0].upper() + pinyin[1:]
@@ -422,41 +436,41 @@ class Generator:
     def person(self, lang):
         """(MARC name 'Family, Given', hanzi name or None, culture)."""
         rng = self.rng
-        culture = lang if rng.random() < 0.7 else rng.choice(["eng", "chi", "ger", "fre", "jpn"])
+        culture = lang if rng.random() < 0.7 else self.choice(["eng", "chi", "ger", "fre", "jpn"])
         if culture == "chi":
-            (fam, fam_h), (giv, giv_h) = rng.choice(CN_FAMILY), rng.choice(CN_GIVEN)
+            (fam, fam_h), (giv, giv_h) = self.choice(CN_FAMILY), self.choice(CN_GIVEN)
             return f"{fam}, {giv}", fam_h + giv_h
         if rng.random() < 0.05 and self.fixture_names:
-            return rng.choice(self.fixture_names), None
+            return self.choice(self.fixture_names), None
         families, givens = OTHER_NAMES.get(culture, OTHER_NAMES["eng"])
-        initial = f" {rng.choice('ABCDEFGHJKLMNPRSTW')}." if rng.random() < 0.3 else ""
-        return f"{rng.choice(families)}, {rng.choice(givens)}{initial}", None
+        initial = f" {self.choice('ABCDEFGHJKLMNPRSTW')}." if rng.random() < 0.3 else ""
+        return f"{self.choice(families)}, {self.choice(givens)}{initial}", None
 
     def affiliation(self, culture_country=None):
         rng = self.rng
-        inst, city, _ = rng.choice(INSTITUTIONS)
+        inst, city, _ = self.choice(INSTITUTIONS)
         if rng.random() < 0.5:
-            return f"{rng.choice(DEPARTMENTS)}, {inst}, {city}"
+            return f"{self.choice(DEPARTMENTS)}, {inst}, {city}"
         return f"{inst}, {city}"
 
     def subject(self):
         rng = self.rng
         heading = [("a", self.topic())]
         if rng.random() < 0.55:
-            heading.append(("x", rng.choice(self.subdivisions)))
+            heading.append(("x", self.choice(self.subdivisions)))
         if rng.random() < 0.45:
-            heading.append(("z", rng.choice(self.geographic)))
+            heading.append(("z", self.choice(self.geographic)))
         if rng.random() < 0.25:
-            heading.append(("y", rng.choice(PERIODS)))
+            heading.append(("y", self.choice(PERIODS)))
         return heading
 
     def abstract(self, sentences):
         rng = self.rng
         out = []
         for _ in range(sentences):
-            opener = rng.choice(["This study examines", "We report", "The paper discusses", "Based on",
+            opener = self.choice(["This study examines", "We report", "The paper discusses", "Based on",
                                  "The authors compare", "This volume collects", "We analyse", "Drawing on"])
-            out.append(f"{opener} {self.phrase(rng.randint(4, 8))} in {rng.choice(PLACES_EN)}.")
+            out.append(f"{opener} {self.phrase(self.randint(4, 8))} in {self.choice(PLACES_EN)}.")
         return " ".join(out)
 
     def record(self, n):
@@ -464,7 +478,7 @@ class Generator:
         rng = self.rng
         fields = []  # (tag, ind1, ind2, [(code, value)])
         lang = rng.choices([l for l, _ in LANGS], weights=[w for _, w in LANGS])[0]
-        year = rng.randint(1950, 2024)
+        year = self.randint(1950, 2024)
         kind = rng.random()
         meeting = rng.random() < 0.10
         if meeting:
@@ -484,21 +498,21 @@ class Generator:
             link += 1
             return f"{link:02d}"
 
-        country = rng.choice(LANG_COUNTRY[lang])
-        middle = rng.choice(self.f008_middle)
+        country = self.choice(LANG_COUNTRY[lang])
+        middle = self.choice(self.f008_middle)
         if kind_name == "thesis":
             middle = middle[:6] + "m   " + middle[10:]
-        entered = f"{(year + rng.randint(0, 3)) % 100:02d}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
+        entered = f"{(year + self.randint(0, 3)) % 100:02d}{self.randint(1, 12):02d}{self.randint(1, 28):02d}"
         f008 = f"{entered}s{year}    {country}{middle}{lang} d"
         agency = AGENCIES[n % len(AGENCIES)]
         control = [("001", f"acx{n:09d}"), ("003", agency),
-                   ("005", f"{min(year + rng.randint(0, 20), 2024)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
-                           f"{rng.randint(0, 23):02d}{rng.randint(0, 59):02d}00.0"),
+                   ("005", f"{min(year + self.randint(0, 20), 2024)}{self.randint(1, 12):02d}{self.randint(1, 28):02d}"
+                           f"{self.randint(0, 23):02d}{self.randint(0, 59):02d}00.0"),
                    ("008", f008)]
         if kind_name == "book":
             fields.append(("020", " ", " ", [("a", f"978{rng.randrange(10**9, 10**10)}")]))
         if kind_name == "article" and rng.random() < 0.7:
-            fields.append(("024", "7", " ", [("a", f"10.{rng.randint(1000, 99999)}/acx.{n}"), ("2", "doi")]))
+            fields.append(("024", "7", " ", [("a", f"10.{self.randint(1000, 99999)}/acx.{n}"), ("2", "doi")]))
         if rng.random() < 0.3:
             fields.append(("035", " ", " ", [("a", f"({agency}){n + 10_000_000}")]))
         if "040" in self.boilerplate:
@@ -506,7 +520,7 @@ class Generator:
             fields.append(("040", ind1, ind2, subs))
         langs = [lang]
         if rng.random() < 0.15:
-            langs.append(rng.choice([l for l, _ in LANGS if l != lang]))
+            langs.append(self.choice([l for l, _ in LANGS if l != lang]))
         if len(langs) > 1 or lang != "eng" and rng.random() < 0.5:
             fields.append(("041", "0" if len(langs) == 1 else "1", " ", [("a", l) for l in langs]))
 
@@ -519,10 +533,10 @@ class Generator:
         links_880 = []
         relator = rng.random()
         main_is_meeting = meeting and rng.random() < 0.4
-        meeting_name, meeting_place = rng.choice(self.meetings) if meeting else (None, None)
-        meeting_no = rng.randint(1, 30)
+        meeting_name, meeting_place = self.choice(self.meetings) if meeting else (None, None)
+        meeting_no = self.randint(1, 30)
         if main_is_meeting:
-            fields.append(("111", "2", " ", [("a", meeting_name), ("n", f"({meeting_no}th :"), ("d", f"{year} :"),
+            fields.append(("111", "2", " ", [("a", meeting_name), ("n", f"({ordinal(meeting_no)} :"), ("d", f"{year} :"),
                                               ("c", f"{meeting_place})")]))
             added = people
         else:
@@ -549,13 +563,13 @@ class Generator:
             title_json = [pinyin, hanzi]
         else:
             if lang in ("ger", "fre"):
-                title = self.phrase(rng.randint(3, 6), foreign=True).capitalize()
+                title = self.phrase(self.randint(3, 6), foreign=True).capitalize()
             elif lang == "jpn":
-                title = " ".join(rng.choice(JAPANESE_WORDS) for _ in range(rng.randint(2, 4))).capitalize()
+                title = " ".join(self.choice(JAPANESE_WORDS) for _ in range(self.randint(2, 4))).capitalize()
                 title += " = " + self.english_title()
             else:
                 title = self.english_title()
-            remainder = self.phrase(rng.randint(2, 5)) if rng.random() < 0.45 else None
+            remainder = self.phrase(self.randint(2, 5)) if rng.random() < 0.45 else None
             responsibility = None
             if rng.random() < 0.7:
                 responsibility = "by " + " ".join(reversed(first_name.split(", "))) + (" ... [et al.]" if len(people) > 2 else "")
@@ -568,23 +582,23 @@ class Generator:
             title_json = [title + (": " + remainder if remainder else "")]
 
         if kind_name in ("book", "thesis"):
-            publisher, place = rng.choice(self.publishers)
+            publisher, place = self.choice(self.publishers)
             fields.append(("264", " ", "1", [("a", place + " :"), ("b", publisher + ","), ("c", f"[{year}]")]))
-            fields.append(("300", " ", " ", [("a", f"{rng.choice(['xii, ', 'xiv, ', 'ix, ', ''])}{rng.randint(80, 640)} pages :"),
-                                             ("b", "illustrations ;"), ("c", f"{rng.choice([21, 23, 24, 26])} cm")]))
+            fields.append(("300", " ", " ", [("a", f"{self.choice(['xii, ', 'xiv, ', 'ix, ', ''])}{self.randint(80, 640)} pages :"),
+                                             ("b", "illustrations ;"), ("c", f"{self.choice([21, 23, 24, 26])} cm")]))
             if "336" in self.boilerplate and rng.random() < 0.4:
                 ind1, ind2, subs = self.boilerplate["336"][0]
                 fields.append(("336", ind1, ind2, subs))
         if kind_name == "thesis":
-            inst, city, _ = rng.choice(INSTITUTIONS)
-            fields.append(("502", " ", " ", [("b", rng.choice(["Ph.D.", "M.A.", "Dr. phil."])), ("c", inst), ("d", str(year))]))
+            inst, city, _ = self.choice(INSTITUTIONS)
+            fields.append(("502", " ", " ", [("b", self.choice(["Ph.D.", "M.A.", "Dr. phil."])), ("c", inst), ("d", str(year))]))
         abstract = None
         if rng.random() < 0.75:
-            abstract = self.abstract(rng.choice([1, 1, 2, 2, 3]))
+            abstract = self.abstract(self.choice([1, 1, 2, 2, 3]))
             fields.append(("520", " ", " ", [("a", abstract)]))
 
         subjects = []
-        for _ in range(rng.choice([1, 1, 2, 2, 2, 3])):
+        for _ in range(self.choice([1, 1, 2, 2, 2, 3])):
             heading = self.subject()
             subjects.append(" -- ".join(v for _, v in heading))
             fields.append(("650", " ", "0", [(c, v + ("." if i == len(heading) - 1 else "")) for i, (c, v) in enumerate(heading)]))
@@ -599,7 +613,7 @@ class Generator:
                 subs.insert(0, ("6", f"880-{occ}"))
                 links_880.append(("700", occ, "1", " ", [("a", hanzi + ",")]))
             if rng.random() < 0.1:
-                subs.append(("4", rng.choice(["edt", "spk", "trl", "ctb"])))
+                subs.append(("4", self.choice(["edt", "spk", "trl", "ctb"])))
             if rng.random() < 0.6:
                 subs.append(("u", self.affiliation()))
             fields.append(("700", "1", " ", subs))
@@ -607,16 +621,16 @@ class Generator:
             if hanzi:
                 authors_json.append(hanzi)
         if meeting and not main_is_meeting:
-            fields.append(("711", "2", " ", [("a", meeting_name), ("n", f"({meeting_no}th :"), ("d", f"{year} :"),
+            fields.append(("711", "2", " ", [("a", meeting_name), ("n", f"({ordinal(meeting_no)} :"), ("d", f"{year} :"),
                                               ("c", f"{meeting_place})")]))
         if kind_name == "article":
             journal, issn = self.pick(self.journals, self.journal_cum)
-            fields.append(("773", "0", " ", [("t", journal), ("g", f"Vol. {rng.randint(1, 80)}, no. {rng.randint(1, 12)} ({year}), "
-                                                                    f"p. {(p := rng.randint(1, 900))}-{p + rng.randint(5, 40)}"),
+            fields.append(("773", "0", " ", [("t", journal), ("g", f"Vol. {self.randint(1, 80)}, no. {self.randint(1, 12)} ({year}), "
+                                                                    f"p. {(p := self.randint(1, 900))}-{p + self.randint(5, 40)}"),
                                              ("x", issn)]))
         elif kind_name == "paper":
-            fields.append(("773", "0", " ", [("t", f"Proceedings of the {meeting_no}th {meeting_name}"),
-                                             ("g", f"p. {(p := rng.randint(1, 900))}-{p + rng.randint(5, 20)}")]))
+            fields.append(("773", "0", " ", [("t", f"Proceedings of the {ordinal(meeting_no)} {meeting_name}"),
+                                             ("g", f"p. {(p := self.randint(1, 900))}-{p + self.randint(5, 20)}")]))
         for partner, occ, ind1, ind2, subs in links_880:
             fields.append(("880", ind1, ind2, [("6", f"{partner}-{occ}/$1")] + subs))
 

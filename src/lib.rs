@@ -8,8 +8,8 @@
 //! - [`index`]: the tantivy schema, the writer (lock, batches, upsert, commit), search and facets.
 //! - [`cli`]: the command-line interface; the only module that prints or reads the environment.
 
-pub mod formats;
-pub mod model;
-pub mod index;
-pub mod import;
 pub mod cli;
+pub mod formats;
+pub mod import;
+pub mod index;
+pub mod model;

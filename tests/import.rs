@@ -147,7 +147,12 @@ fn every_record_has_a_type_so_type_counts_add_up_to_the_total() {
     let (results, code) = search(index.path(), "", &["--facet", "type", "--facet-size", "100", "--limit", "0"]);
     assert_eq!(code, 0);
     let total = results["total"].as_u64().expect("total");
-    let counted: u64 = results["facets"]["type"].as_array().expect("type facet").iter().map(|b| b["count"].as_u64().expect("count")).sum();
+    let counted: u64 = results["facets"]["type"]
+        .as_array()
+        .expect("type facet")
+        .iter()
+        .map(|b| b["count"].as_u64().expect("count"))
+        .sum();
     assert_eq!(counted, total);
     assert_eq!(total, record_count(index.path()));
 }
@@ -312,5 +317,9 @@ fn exit_codes_follow_the_contract() {
     acadex(index.path()).args(["search", "nonexistentwordzzz"]).assert().code(1);
     acadex(index.path()).args(["show", "doi:10.0/none"]).assert().code(1);
     let nowhere = tempfile::tempdir().expect("tempdir");
-    acadex(&nowhere.path().join("absent")).args(["search", "x"]).assert().code(2).stderr(predicates::str::contains("no index at"));
+    acadex(&nowhere.path().join("absent"))
+        .args(["search", "x"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("no index at"));
 }

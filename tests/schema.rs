@@ -65,10 +65,10 @@ fn check(top: &Value, node: &Value, value: &Value, path: &str, errors: &mut Vec<
             return errors.push(format!("{path}: expected {kind}, found {value}"));
         }
     }
-    if let Some(allowed) = node.get("enum").and_then(Value::as_array) {
-        if !allowed.contains(value) {
-            errors.push(format!("{path}: {value} is not one of {}", Value::Array(allowed.clone())));
-        }
+    if let Some(allowed) = node.get("enum").and_then(Value::as_array)
+        && !allowed.contains(value)
+    {
+        errors.push(format!("{path}: {value} is not one of {}", Value::Array(allowed.clone())));
     }
     if let Some(object) = value.as_object() {
         for name in node.get("required").and_then(Value::as_array).into_iter().flatten() {
@@ -126,7 +126,7 @@ fn lint(node: &Value, path: &str, problems: &mut Vec<String>) {
         problems.push(format!("{path}: object without \"additionalProperties\": false"));
     }
     for (name, property) in node.get("properties").and_then(Value::as_object).into_iter().flatten() {
-        if !property.get("description").and_then(Value::as_str).is_some_and(|d| !d.is_empty()) {
+        if property.get("description").and_then(Value::as_str).is_none_or(str::is_empty) {
             problems.push(format!("{path}.{name}: no description"));
         }
         lint(property, &format!("{path}.{name}"), problems);
@@ -295,7 +295,7 @@ fn schema_enums_list_every_variant_of_the_model() {
         assert_eq!(listed, variants, "#/$defs/{name} in schema/record.schema.json vs enum {name} in src/model/mod.rs");
         seen += 1;
     }
-    assert_eq!(seen, 4, "expected ItemType, TitleKind, Role and IdScheme");
+    assert!(seen >= 4, "the scan of src/model/mod.rs found {seen} enums, expected ItemType, TitleKind, Role, IdScheme");
 }
 
 #[test]

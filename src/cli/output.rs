@@ -39,11 +39,12 @@ pub fn hits_for_people(results: &SearchResults, offset: usize) -> Result<(), Cli
     let mut out = io::stdout().lock();
     let shown = results.hits.len();
     let plural = if results.total == 1 { "" } else { "s" };
-    writeln!(out, "{} record{plural} found{}", results.total, if shown < results.total {
-        format!(", showing {}–{}", offset + 1, offset + shown)
-    } else {
-        String::new()
-    })?;
+    writeln!(
+        out,
+        "{} record{plural} found{}",
+        results.total,
+        if shown < results.total { format!(", showing {}–{}", offset + 1, offset + shown) } else { String::new() }
+    )?;
     for (number, hit) in results.hits.iter().enumerate() {
         writeln!(out)?;
         write_hit(&mut out, &style, offset + number + 1, hit)?;

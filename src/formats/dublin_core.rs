@@ -29,7 +29,11 @@ pub(crate) struct Element {
 }
 
 /// Reads a bare `oai_dc:dc` document whose start tag was just read.
-pub(crate) fn read_record<R: BufRead>(reader: &mut XmlReader<R>, buf: &mut Vec<u8>, context: &RecordContext) -> ParseResult {
+pub(crate) fn read_record<R: BufRead>(
+    reader: &mut XmlReader<R>,
+    buf: &mut Vec<u8>,
+    context: &RecordContext,
+) -> ParseResult {
     let elements = read_elements(reader, buf)?;
     Ok(elements.map(|elements| {
         let mut record = to_record(&elements, context.source("oai_dc"));
@@ -75,10 +79,10 @@ pub(crate) fn read_elements<R: BufRead>(
             },
             Event::Eof => return Err(XmlFault::at(reader, "unexpected end of file inside a record")),
             other => {
-                if let Some(element) = open.last_mut() {
-                    if let Err(reason) = xml::append_text(other, &mut element.text) {
-                        problem.get_or_insert(reason);
-                    }
+                if let Some(element) = open.last_mut()
+                    && let Err(reason) = xml::append_text(other, &mut element.text)
+                {
+                    problem.get_or_insert(reason);
                 }
             }
         }
@@ -121,10 +125,8 @@ pub(crate) fn to_record(elements: &[Element], source: Source) -> Record {
                 _ => record.notes.push(text),
             },
             "publisher" => record.publisher = record.publisher.take().or(Some(text)),
-            "date" | "publicationYear" | "publicationDate" | "issued" => {
-                if record.issued.is_none() {
-                    record.issued = PartialDate::parse_iso(&text).or_else(|| PartialDate::find_year(&text));
-                }
+            "date" | "publicationYear" | "publicationDate" | "issued" if record.issued.is_none() => {
+                record.issued = PartialDate::parse_iso(&text).or_else(|| PartialDate::find_year(&text));
             }
             "type" | "resourceType" => {
                 types.push(text.to_lowercase());

@@ -14,8 +14,8 @@ use quick_xml::events::{BytesStart, Event};
 use super::xml::{self, XmlFault, XmlReader};
 use super::{ParseResult, Parsed, RecordContext, language};
 use crate::model::{
-    Affiliation, Contributor, Event as Meeting, IdScheme, ItemType, PartialDate, Record, Role, TitleKind,
-    TitleVariant, clean_text, country, stable_id, trim_punctuation,
+    Affiliation, Contributor, Event as Meeting, IdScheme, ItemType, PartialDate, Record, Role, TitleKind, TitleVariant,
+    clean_text, country, stable_id, trim_punctuation,
 };
 
 /// A MARC record as it stands in the XML, before mapping.
@@ -119,10 +119,12 @@ pub(crate) fn read_marc<R: BufRead>(
             Event::Empty(start) => {
                 let name = xml::local_name(&start);
                 let outcome = match name.as_str() {
-                    "controlfield" => field_tag(&start, "controlfield").map(|tag| marc.control.push((tag, String::new()))),
-                    "datafield" => field_tag(&start, "datafield").and_then(|tag| {
-                        Err(format!("datafield {tag} has no subfields"))
-                    }),
+                    "controlfield" => {
+                        field_tag(&start, "controlfield").map(|tag| marc.control.push((tag, String::new())))
+                    }
+                    "datafield" => {
+                        field_tag(&start, "datafield").and_then(|tag| Err(format!("datafield {tag} has no subfields")))
+                    }
                     _ => Ok(()),
                 };
                 if let Err(reason) = outcome {
@@ -168,7 +170,8 @@ fn read_datafield<R: BufRead>(
     let indicator = |name: &str| -> char {
         xml::attribute(start, name).ok().flatten().and_then(|v| v.chars().next()).unwrap_or(' ')
     };
-    let mut field = DataField { tag: tag.clone(), ind1: indicator("ind1"), ind2: indicator("ind2"), subfields: Vec::new() };
+    let mut field =
+        DataField { tag: tag.clone(), ind1: indicator("ind1"), ind2: indicator("ind2"), subfields: Vec::new() };
     loop {
         let (_, event) = xml::next_event(reader, buf)?;
         match event {
@@ -229,10 +232,10 @@ pub(crate) fn to_record(marc: &MarcRecord, source: crate::model::Source) -> Reco
     if let Some(stamp) = control("005") {
         record.source.datestamp = Some(stamp.to_string());
     }
-    if let Ok(year) = fixed_at(7..11).parse::<i32>() {
-        if (1000..3000).contains(&year) {
-            record.issued = Some(PartialDate::year(year));
-        }
+    if let Ok(year) = fixed_at(7..11).parse::<i32>()
+        && (1000..3000).contains(&year)
+    {
+        record.issued = Some(PartialDate::year(year));
     }
     record.country = country::from_marc_code(fixed_at(15..18)).map(str::to_string);
     if let Some(code) = language::normalise(fixed_at(35..38)) {
@@ -352,10 +355,8 @@ impl FieldMapper {
                 }
             }
             "300" => set_or_parallel(&mut record.number_of_pages, field.joined("a")),
-            "490" | "440" | "830" => {
-                if record.collection_title.is_none() || alt.is_some() {
-                    set_or_parallel(&mut record.collection_title, field.joined("a"));
-                }
+            "490" | "440" | "830" if (record.collection_title.is_none() || alt.is_some()) => {
+                set_or_parallel(&mut record.collection_title, field.joined("a"));
             }
             "500" | "546" | "504" | "505" => {
                 if let Some(note) = field.joined("a") {
@@ -393,7 +394,10 @@ impl FieldMapper {
             }
             "653" | "690" => field.all('a').for_each(|k| record.add_subject(clean_text(trim_punctuation(k)))),
             "773" => {
-                set_or_parallel(&mut record.container_title, field.first('t').or(field.first('a')).map(|t| clean_text(trim_punctuation(t))));
+                set_or_parallel(
+                    &mut record.container_title,
+                    field.first('t').or(field.first('a')).map(|t| clean_text(trim_punctuation(t))),
+                );
                 if let Some(issn) = field.first('x') {
                     record.add_identifier(IdScheme::Issn, issn.trim());
                 }
@@ -421,11 +425,11 @@ impl FieldMapper {
         let Some(name) = field.first('a').map(|n| clean_text(trim_punctuation(n))).filter(|n| !n.is_empty()) else {
             return;
         };
-        if let Some(index) = alt.and_then(|a| a.contributor) {
-            if let Some(contributor) = self.record.contributors.get_mut(index) {
-                contributor.alternate_names.push(name);
-                return;
-            }
+        if let Some(index) = alt.and_then(|a| a.contributor)
+            && let Some(contributor) = self.record.contributors.get_mut(index)
+        {
+            contributor.alternate_names.push(name);
+            return;
         }
         let (family, given, literal) = match (field.ind1, name.split_once(", ")) {
             ('1' | '3', Some((family, given))) => (Some(family.to_string()), Some(given.to_string()), None),
@@ -445,11 +449,11 @@ impl FieldMapper {
 
     fn add_body(&mut self, field: &DataField, alt: Option<AltScript>, codes: &str) {
         let Some(name) = field.joined(codes) else { return };
-        if let Some(index) = alt.and_then(|a| a.contributor) {
-            if let Some(contributor) = self.record.contributors.get_mut(index) {
-                contributor.alternate_names.push(name);
-                return;
-            }
+        if let Some(index) = alt.and_then(|a| a.contributor)
+            && let Some(contributor) = self.record.contributors.get_mut(index)
+        {
+            contributor.alternate_names.push(name);
+            return;
         }
         let contributor = Contributor {
             role: role_of(field),
@@ -534,7 +538,8 @@ fn subject_heading(field: &DataField) -> Option<String> {
 
 /// Relator term ($e) or code ($4) to a role.
 fn role_of(field: &DataField) -> Role {
-    let terms = field.all('e').chain(field.all('4')).chain(field.all('j')).map(|t| trim_punctuation(t).to_ascii_lowercase());
+    let terms =
+        field.all('e').chain(field.all('4')).chain(field.all('j')).map(|t| trim_punctuation(t).to_ascii_lowercase());
     for term in terms {
         let role = match term.as_str() {
             "spk" | "speaker" | "lecturer" | "presenter" | "pre" => Role::Speaker,
@@ -644,7 +649,15 @@ mod tests {
             ],
             fields: vec![
                 field("100", '1', &[('6', "880-01"), ('a', "Ye, Hanao,"), ('d', "1952-")]),
-                field("245", '1', &[('6', "880-02"), ('a', "Riben min su, xin yang, yi neng, yu Zhongguo wen hua /"), ('c', "Ye Hanao zhu.")]),
+                field(
+                    "245",
+                    '1',
+                    &[
+                        ('6', "880-02"),
+                        ('a', "Riben min su, xin yang, yi neng, yu Zhongguo wen hua /"),
+                        ('c', "Ye Hanao zhu."),
+                    ],
+                ),
                 field("260", ' ', &[('6', "880-03"), ('a', "Taibei Shi :"), ('b', "Da xin shu ju,"), ('c', "[2005]")]),
                 field("651", ' ', &[('a', "China"), ('x', "Social life and customs.")]),
                 field("880", '1', &[('6', "100-01/$1"), ('a', "葉漢鰲,"), ('d', "1952-")]),
@@ -679,8 +692,21 @@ mod tests {
             control: vec![("001".into(), "42".into())],
             fields: vec![
                 field("245", '0', &[('a', "Panda habitat in Sichuan.")]),
-                field("711", '2', &[('a', "International Bear Conference"), ('n', "(12th :"), ('d', "2019 :"), ('c', "Chengdu, China)")]),
-                field("773", '0', &[('t', "Proceedings of the 12th International Bear Conference"), ('g', "Vol. 3, p. 45-67")]),
+                field(
+                    "711",
+                    '2',
+                    &[
+                        ('a', "International Bear Conference"),
+                        ('n', "(12th :"),
+                        ('d', "2019 :"),
+                        ('c', "Chengdu, China)"),
+                    ],
+                ),
+                field(
+                    "773",
+                    '0',
+                    &[('t', "Proceedings of the 12th International Bear Conference"), ('g', "Vol. 3, p. 45-67")],
+                ),
             ],
         };
         let record = to_record(&marc, crate::model::Source::default());

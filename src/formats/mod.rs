@@ -25,7 +25,7 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::ResolveResult;
 
 use crate::model::Record;
-use xml::{MAX_DEPTH, MAX_RECORD_BYTES, MARC_NS, OAI_DC_NS, OAI_NS, XmlFault, XmlReader};
+use xml::{MARC_NS, MAX_DEPTH, MAX_RECORD_BYTES, OAI_DC_NS, OAI_NS, XmlFault, XmlReader};
 
 /// The formats acadex reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -121,10 +121,10 @@ impl fmt::Display for RecordError {
         if let Some(line) = self.line {
             write!(f, ", line {line}")?;
         }
-        if self.record.is_none() {
-            if let Some(byte) = self.byte {
-                write!(f, ", byte {byte}")?;
-            }
+        if self.record.is_none()
+            && let Some(byte) = self.byte
+        {
+            write!(f, ", byte {byte}")?;
         }
         write!(f, ": {}", self.reason)
     }
@@ -275,7 +275,11 @@ impl<R: BufRead> XmlRecords<R> {
     /// Checks the root element: is this a format acadex reads?
     fn check_root(&mut self, resolved: &ResolveResult<'_>, local: &str) -> Result<(), String> {
         match local {
-            "collection" | "record" | "searchRetrieveResponse" if !matches!(resolved, ResolveResult::Bound(_)) => {
+            // acadex's own wrappers (rejects files, stored originals) hold records cut out of
+            // such files: an unqualified `record` in them is a MARC record too.
+            "collection" | "record" | "searchRetrieveResponse" | "acadex-rejects" | "acadex-original"
+                if !matches!(resolved, ResolveResult::Bound(_)) =>
+            {
                 self.unqualified_marc = true;
                 Ok(())
             }
@@ -348,7 +352,13 @@ impl<R: BufRead> XmlRecords<R> {
         Some(Err(self.error(None, line, byte, reason)))
     }
 
-    fn read_record(&mut self, kind: RecordKind, start: &BytesStart<'_>, line: u64, byte: u64) -> Result<Item, RecordError> {
+    fn read_record(
+        &mut self,
+        kind: RecordKind,
+        start: &BytesStart<'_>,
+        line: u64,
+        byte: u64,
+    ) -> Result<Item, RecordError> {
         self.record_number += 1;
         let context = RecordContext { file: self.file.clone(), number: self.record_number, line };
         let buf = &mut self.record_buf;
@@ -361,7 +371,8 @@ impl<R: BufRead> XmlRecords<R> {
         match parsed {
             Err(fault) => Err(self.fatal(number, Some(line), fault)),
             Ok(_) if self.reader.get_ref().overflowed() => {
-                let mut error = self.error(number, line, byte, format!("record larger than {} MiB", MAX_RECORD_BYTES >> 20));
+                let mut error =
+                    self.error(number, line, byte, format!("record larger than {} MiB", MAX_RECORD_BYTES >> 20));
                 error.verbatim = self.reader.get_mut().take_recorded();
                 Err(error)
             }
@@ -377,7 +388,8 @@ impl<R: BufRead> XmlRecords<R> {
                 Ok(Item::Delete { key: String::new() })
             }
             Ok(Ok(Parsed::Record(record))) => {
-                let original = Original { xml: self.reader.get_mut().take_recorded(), namespaces: self.scoped_namespaces() };
+                let original =
+                    Original { xml: self.reader.get_mut().take_recorded(), namespaces: self.scoped_namespaces() };
                 Ok(Item::Record(Box::new(Imported { record: *record, original })))
             }
         }
@@ -410,10 +422,10 @@ impl<R: BufRead> Iterator for XmlRecords<R> {
                 Event::Start(start) => {
                     let start = start.into_owned();
                     let local = xml::local_name(&start);
-                    if self.depth == 0 {
-                        if let Err(reason) = self.check_root(&resolved, &local) {
-                            return Some(Err(self.fatal(None, None, XmlFault { reason, line, byte })));
-                        }
+                    if self.depth == 0
+                        && let Err(reason) = self.check_root(&resolved, &local)
+                    {
+                        return Some(Err(self.fatal(None, None, XmlFault { reason, line, byte })));
                     }
                     // Set and repository descriptions (ListSets, Identify) may hold oai_dc
                     // documents that describe the set, not a record.
@@ -458,7 +470,8 @@ impl<R: BufRead> Iterator for XmlRecords<R> {
                 Event::Eof => {
                     self.finished = true;
                     if self.depth > 0 {
-                        let reason = "unexpected end of file: the file is truncated (its enclosing elements are not closed)";
+                        let reason =
+                            "unexpected end of file: the file is truncated (its enclosing elements are not closed)";
                         let (line, byte) = (self.reader.get_ref().line(), self.reader.get_ref().offset());
                         return Some(Err(self.error(None, line, byte, reason.into())));
                     }
@@ -476,8 +489,14 @@ fn is_utf8_label(label: &str) -> bool {
 
 /// Recognises input that is certainly not UTF-8 XML from its first bytes.
 fn sniff_unsupported(head: &[u8]) -> Option<String> {
-    if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) || head.starts_with(&[0, b'<']) || head.starts_with(&[b'<', 0]) {
-        return Some("the file is UTF-16; acadex reads UTF-8 XML (convert it first, e.g. iconv -f UTF-16 -t UTF-8)".into());
+    if head.starts_with(&[0xFF, 0xFE])
+        || head.starts_with(&[0xFE, 0xFF])
+        || head.starts_with(&[0, b'<'])
+        || head.starts_with(&[b'<', 0])
+    {
+        return Some(
+            "the file is UTF-16; acadex reads UTF-8 XML (convert it first, e.g. iconv -f UTF-16 -t UTF-8)".into(),
+        );
     }
     if head.starts_with(&[0x1f, 0x8b]) {
         return Some("the file is gzip-compressed but its name does not end in .gz".into());

@@ -20,7 +20,11 @@ struct Header {
 }
 
 /// Reads the OAI `record` whose start tag was just read.
-pub(crate) fn read_record<R: BufRead>(reader: &mut XmlReader<R>, buf: &mut Vec<u8>, context: &RecordContext) -> ParseResult {
+pub(crate) fn read_record<R: BufRead>(
+    reader: &mut XmlReader<R>,
+    buf: &mut Vec<u8>,
+    context: &RecordContext,
+) -> ParseResult {
     let mut header = Header::default();
     let mut metadata: Option<Result<Record, String>> = None;
     let mut problem: Option<String> = None;
@@ -108,9 +112,11 @@ fn read_metadata<R: BufRead>(
                 let is_marc = local == "record"
                     && (xml::in_namespace(&resolved, Some(MARC_NS)) || matches!(resolved, ResolveResult::Unbound));
                 record = Some(if is_marc {
-                    marcxml::read_marc(reader, buf)?.map(|marc| marcxml::to_record(&marc, context.source("oai-pmh+marcxml")))
+                    marcxml::read_marc(reader, buf)?
+                        .map(|marc| marcxml::to_record(&marc, context.source("oai-pmh+marcxml")))
                 } else {
-                    let format = if xml::in_namespace(&resolved, Some(OAI_DC_NS)) { "oai_dc".to_string() } else { local };
+                    let format =
+                        if xml::in_namespace(&resolved, Some(OAI_DC_NS)) { "oai_dc".to_string() } else { local };
                     dublin_core::read_elements(reader, buf)?
                         .map(|elements| dublin_core::to_record(&elements, context.source(format!("oai-pmh+{format}"))))
                 });

@@ -9,9 +9,9 @@
 
 use std::io::{self, BufRead, Read};
 
-use quick_xml::{NsReader, XmlVersion};
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::{Namespace, ResolveResult};
+use quick_xml::{NsReader, XmlVersion};
 
 /// A record larger than this is rejected rather than held in memory.
 pub const MAX_RECORD_BYTES: usize = 64 << 20;

@@ -87,7 +87,7 @@ fn institutions(record: &Record) -> Vec<&str> {
 }
 
 /// Reads a bytes field of a stored document.
-pub(crate) fn stored_bytes<'a>(doc: &'a TantivyDocument, field: tantivy::schema::Field) -> Option<&'a [u8]> {
+pub(crate) fn stored_bytes(doc: &TantivyDocument, field: tantivy::schema::Field) -> Option<&[u8]> {
     doc.get_first(field).and_then(|v| v.as_bytes())
 }
 

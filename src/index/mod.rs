@@ -76,7 +76,9 @@ pub fn open(dir: &Path) -> Result<(Index, Fields), IndexError> {
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             return Err(IndexError::Missing { path: dir.to_path_buf() });
         }
-        Err(source) => return Err(IndexError::Io { context: format!("cannot read {}", manifest_path.display()), source }),
+        Err(source) => {
+            return Err(IndexError::Io { context: format!("cannot read {}", manifest_path.display()), source });
+        }
     };
     let found = serde_json::from_slice::<Manifest>(&manifest).map(|m| m.schema_version).unwrap_or(0);
     if found != SCHEMA_VERSION {
@@ -93,8 +95,10 @@ pub fn open_or_create(dir: &Path) -> Result<(Index, Fields), IndexError> {
     if dir.join(MANIFEST).exists() {
         return open(dir);
     }
-    std::fs::create_dir_all(dir)
-        .map_err(|source| IndexError::Io { context: format!("cannot create the index folder {}", dir.display()), source })?;
+    std::fs::create_dir_all(dir).map_err(|source| IndexError::Io {
+        context: format!("cannot create the index folder {}", dir.display()),
+        source,
+    })?;
     let index = match Index::open_in_dir(dir) {
         // tantivy files without a manifest: an index made by a crashed first run; keep it.
         Ok(index) => index,
@@ -105,6 +109,56 @@ pub fn open_or_create(dir: &Path) -> Result<(Index, Fields), IndexError> {
     tokenizer::register(&index);
     let fields = Fields::of(&index.schema()).map_err(tantivy_error(dir))?;
     Ok((index, fields))
+}
+
+/// Calls `each` with every stored original (and the record's stored `source`), in an index of
+/// any schema version, while holding its writer lock; then, if `rebuilt` names a folder,
+/// replaces the index with it. This is `acadex reindex`'s half that touches tantivy.
+pub fn rebuild_from_originals(
+    dir: &Path,
+    each: &mut dyn FnMut(crate::formats::Original, Option<crate::model::Source>) -> Result<(), IndexError>,
+) -> Result<(), IndexError> {
+    if !dir.join(MANIFEST).exists() {
+        return Err(IndexError::Missing { path: dir.to_path_buf() });
+    }
+    let index = Index::open_in_dir(dir).map_err(tantivy_error(dir))?;
+    let _lock = match index.writer_with_num_threads::<tantivy::TantivyDocument>(1, 15_000_000) {
+        Ok(writer) => writer,
+        Err(tantivy::TantivyError::LockFailure(..)) => return Err(IndexError::Locked { lock: dir.join(WRITER_LOCK) }),
+        Err(error) => return Err(tantivy_error(dir)(error)),
+    };
+    let schema = index.schema();
+    let field = |name: &str| schema.get_field(name).map_err(tantivy_error(dir));
+    let (original_field, namespaces_field, record_field) =
+        (field("original")?, field("original_namespaces")?, field("record")?);
+    let reader = index.reader().map_err(tantivy_error(dir))?;
+    let searcher = reader.searcher();
+    for segment in searcher.segment_readers() {
+        let store = segment
+            .get_store_reader(16)
+            .map_err(|source| IndexError::Io { context: format!("cannot read {}", dir.display()), source })?;
+        for doc_id in segment.doc_ids_alive() {
+            let doc: tantivy::TantivyDocument = store.get(doc_id).map_err(tantivy_error(dir))?;
+            let original = crate::formats::Original {
+                xml: document::stored_bytes(&doc, original_field).unwrap_or_default().to_vec(),
+                namespaces: document::stored_text(&doc, namespaces_field).unwrap_or_default().to_string(),
+            };
+            let source = document::stored_bytes(&doc, record_field)
+                .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(bytes).ok())
+                .and_then(|record| serde_json::from_value(record["source"].clone()).ok());
+            each(original, source)?;
+        }
+    }
+    Ok(())
+}
+
+/// Replaces the index in `dir` with the one built in `rebuilt`.
+pub fn replace(dir: &Path, rebuilt: &Path) -> Result<(), IndexError> {
+    let io_error = |context: String| move |source| IndexError::Io { context, source };
+    let old = dir.with_extension(format!("old-{}", std::process::id()));
+    std::fs::rename(dir, &old).map_err(io_error(format!("cannot move {} aside", dir.display())))?;
+    std::fs::rename(rebuilt, dir).map_err(io_error(format!("cannot move {} into place", rebuilt.display())))?;
+    std::fs::remove_dir_all(&old).map_err(io_error(format!("cannot remove the old index {}", old.display())))
 }
 
 /// Writes a small file so that after a crash it is either absent or whole.

@@ -25,8 +25,20 @@ use crate::model::Record;
 
 /// Fields a query may name.
 pub const QUERY_FIELDS: [&str; 14] = [
-    "title", "author", "abstract", "subject", "venue", "event", "note", "year", "type", "language", "country",
-    "institution", "doi", "id",
+    "title",
+    "author",
+    "abstract",
+    "subject",
+    "venue",
+    "event",
+    "note",
+    "year",
+    "type",
+    "language",
+    "country",
+    "institution",
+    "doi",
+    "id",
 ];
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -134,11 +146,8 @@ pub struct IndexReader {
 impl IndexReader {
     pub fn open(dir: &Path) -> Result<IndexReader, IndexError> {
         let (index, fields) = open(dir)?;
-        let reader = index
-            .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
-            .try_into()
-            .map_err(tantivy_error(dir))?;
+        let reader =
+            index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(tantivy_error(dir))?;
         Ok(IndexReader { dir: dir.to_path_buf(), searcher: reader.searcher(), index, fields })
     }
 
@@ -151,13 +160,15 @@ impl IndexReader {
         let err = tantivy_error(&self.dir);
         let (total, addresses, aggregated) = match request.sort {
             Sort::Relevance => {
-                let (total, top, aggs) = self.searcher.search(&query, &(Count, top.order_by_score(), agg_collector)).map_err(err)?;
+                let (total, top, aggs) =
+                    self.searcher.search(&query, &(Count, top.order_by_score(), agg_collector)).map_err(err)?;
                 (total, top.into_iter().map(|(score, a)| (Some(score), a)).collect::<Vec<_>>(), aggs)
             }
             Sort::YearAscending | Sort::YearDescending => {
                 let order = if request.sort == Sort::YearAscending { Order::Asc } else { Order::Desc };
                 let collector = top.order_by_fast_field::<u64>("year", order);
-                let (total, top, aggs) = self.searcher.search(&query, &(Count, collector, agg_collector)).map_err(err)?;
+                let (total, top, aggs) =
+                    self.searcher.search(&query, &(Count, collector, agg_collector)).map_err(err)?;
                 (total, top.into_iter().map(|(_, a)| (None, a)).collect(), aggs)
             }
         };
@@ -254,7 +265,11 @@ impl IndexReader {
             request.insert(facet.clone(), serde_json::json!({ "terms": terms }));
         }
         serde_json::from_value(serde_json::Value::Object(request)).map_err(|e| {
-            IndexError::from(QueryError { reason: format!("facet request: {e}"), query: facets.join(","), position: None })
+            IndexError::from(QueryError {
+                reason: format!("facet request: {e}"),
+                query: facets.join(","),
+                position: None,
+            })
         })
     }
 
@@ -286,12 +301,23 @@ impl IndexReader {
         })
     }
 
-    /// The record with this id (ids match case-insensitively).
+    /// The record with this id, or else with this identity key (an OAI identifier or control
+    /// number of a record whose id is its DOI). Ids match case-insensitively.
     pub fn get(&self, id: &str) -> Result<Option<StoredRecord>, IndexError> {
-        let term = Term::from_field_text(self.fields.id, &id.trim().to_lowercase());
-        let query = TermQuery::new(term, IndexRecordOption::Basic);
-        let top = self.searcher.search(&query, &TopDocs::with_limit(1).order_by_score()).map_err(tantivy_error(&self.dir))?;
-        let Some((_, address)) = top.into_iter().next() else { return Ok(None) };
+        let key = id.trim().to_lowercase();
+        let mut found = None;
+        for field in [self.fields.id, self.fields.keys] {
+            let query = TermQuery::new(Term::from_field_text(field, &key), IndexRecordOption::Basic);
+            let top = self
+                .searcher
+                .search(&query, &TopDocs::with_limit(1).order_by_score())
+                .map_err(tantivy_error(&self.dir))?;
+            found = top.into_iter().next();
+            if found.is_some() {
+                break;
+            }
+        }
+        let Some((_, address)) = found else { return Ok(None) };
         let doc = self.document(address)?;
         let record = self.record_at(address)?;
         let original = Original {
@@ -299,21 +325,6 @@ impl IndexReader {
             namespaces: stored_text(&doc, self.fields.original_namespaces).unwrap_or_default().to_string(),
         };
         Ok(Some(StoredRecord { record, original }))
-    }
-
-    /// Every stored original with its source, for `reindex`.
-    pub fn originals(&self) -> impl Iterator<Item = Result<(Original, Record), IndexError>> + '_ {
-        self.searcher.segment_readers().iter().enumerate().flat_map(move |(ordinal, segment)| {
-            segment.doc_ids_alive().map(move |doc_id| {
-                let address = DocAddress::new(ordinal as u32, doc_id);
-                let doc = self.document(address)?;
-                let original = Original {
-                    xml: stored_bytes(&doc, self.fields.original).unwrap_or_default().to_vec(),
-                    namespaces: stored_text(&doc, self.fields.original_namespaces).unwrap_or_default().to_string(),
-                };
-                Ok((original, self.record_at(address)?))
-            })
-        })
     }
 
     pub fn stats(&self) -> Result<Stats, IndexError> {
@@ -420,7 +431,11 @@ fn folder_bytes(dir: &Path) -> u64 {
 /// Finds problems tantivy's parser reports without a position: unbalanced quotes, brackets and
 /// parentheses, and unknown field names.
 fn precheck(query: &str) -> Option<QueryError> {
-    let error = |reason: &str, at: usize| QueryError { reason: reason.to_string(), query: query.to_string(), position: Some(at) };
+    let error = |reason: &str, at: usize| QueryError {
+        reason: reason.to_string(),
+        query: query.to_string(),
+        position: Some(at),
+    };
     let mut quote_at = None;
     let mut open: Vec<(char, usize)> = Vec::new();
     for (at, c) in query.chars().enumerate() {

@@ -1,9 +1,7 @@
 //! The tantivy schema: which record fields are searched, filtered, faceted and stored.
 //! `schema/index.md` describes it for people; [`SCHEMA_VERSION`] changes whenever it changes.
 
-use tantivy::schema::{
-    FAST, Field, INDEXED, IndexRecordOption, STORED, Schema, TextFieldIndexing, TextOptions,
-};
+use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STORED, Schema, TextFieldIndexing, TextOptions};
 
 use super::tokenizer::{KEYWORD, TEXT};
 
@@ -69,8 +67,9 @@ pub fn build() -> Schema {
         TextFieldIndexing::default().set_tokenizer(TEXT).set_index_option(IndexRecordOption::WithFreqsAndPositions),
     );
     let keyword = || {
-        TextOptions::default()
-            .set_indexing_options(TextFieldIndexing::default().set_tokenizer(KEYWORD).set_index_option(IndexRecordOption::Basic))
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default().set_tokenizer(KEYWORD).set_index_option(IndexRecordOption::Basic),
+        )
     };
     // Facet fields: matched case-insensitively, counted and shown as stored ("CN", "Peking University").
     let facet = || keyword().set_fast("raw");

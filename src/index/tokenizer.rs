@@ -11,9 +11,7 @@
 //! Words are lower-cased and folded to ASCII (`Xióngmāo` → `xiongmao`, `Müller` → `muller`), so
 //! pinyin with or without tone marks and names with or without diacritics meet.
 
-use tantivy::tokenizer::{
-    AsciiFoldingFilter, LowerCaser, RawTokenizer, TextAnalyzer, Token, TokenStream, Tokenizer,
-};
+use tantivy::tokenizer::{AsciiFoldingFilter, LowerCaser, RawTokenizer, TextAnalyzer, Token, TokenStream, Tokenizer};
 
 /// Name of the analyzer for full-text fields.
 pub const TEXT: &str = "acadex_text";

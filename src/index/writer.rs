@@ -47,7 +47,7 @@ impl Writer {
         let started = Instant::now();
         let writer = loop {
             let threads = options.threads.max(1);
-            let memory = options.memory_bytes.max(threads * 16 << 20);
+            let memory = options.memory_bytes.max((threads * 16) << 20);
             match index.writer_with_num_threads(threads, memory) {
                 Ok(writer) => break writer,
                 Err(TantivyError::LockFailure(LockError::LockBusy, _)) => {

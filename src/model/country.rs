@@ -156,22 +156,16 @@ struct NameIndex {
 }
 
 fn parse_entries(table: &'static str) -> impl Iterator<Item = (&'static str, &'static str)> {
-    table
-        .split([';', '\n'])
-        .filter_map(|entry| entry.trim().split_once(' '))
-        .flat_map(|(code, names)| {
-            let code = if code == "--" { "" } else { code };
-            names.split('|').map(move |name| (name.trim(), code))
-        })
+    table.split([';', '\n']).filter_map(|entry| entry.trim().split_once(' ')).flat_map(|(code, names)| {
+        let code = if code == "--" { "" } else { code };
+        names.split('|').map(move |name| (name.trim(), code))
+    })
 }
 
 fn marc_index() -> &'static [(&'static str, &'static str)] {
     static INDEX: OnceLock<Vec<(&'static str, &'static str)>> = OnceLock::new();
     INDEX.get_or_init(|| {
-        let mut v: Vec<_> = MARC_CODES
-            .split_whitespace()
-            .filter_map(|pair| pair.split_once('='))
-            .collect();
+        let mut v: Vec<_> = MARC_CODES.split_whitespace().filter_map(|pair| pair.split_once('=')).collect();
         v.sort_unstable();
         v
     })
@@ -182,25 +176,14 @@ fn name_index() -> &'static NameIndex {
     INDEX.get_or_init(|| {
         let mut sorted: Vec<_> = parse_entries(NAMES).chain(parse_entries(CITIES)).collect();
         sorted.sort_unstable();
-        let mut cjk_longest_first: Vec<_> = sorted
-            .iter()
-            .copied()
-            .filter(|(k, _)| k.chars().any(is_cjk))
-            .collect();
+        let mut cjk_longest_first: Vec<_> = sorted.iter().copied().filter(|(k, _)| k.chars().any(is_cjk)).collect();
         cjk_longest_first.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(b.0)));
-        NameIndex {
-            sorted,
-            cjk_longest_first,
-        }
+        NameIndex { sorted, cjk_longest_first }
     })
 }
 
 fn search(table: &[(&'static str, &'static str)], key: &str) -> Option<&'static str> {
-    table
-        .binary_search_by(|(k, _)| (*k).cmp(key))
-        .ok()
-        .and_then(|i| table.get(i))
-        .map(|(_, code)| *code)
+    table.binary_search_by(|(k, _)| (*k).cmp(key)).ok().and_then(|i| table.get(i)).map(|(_, code)| *code)
 }
 
 /// MARC 21 country code (008/15-17 or 044 $a, e.g. "cc", "xxu", "nyu", "enk", "ch", "ja") to
@@ -261,9 +244,8 @@ fn is_separator(c: char) -> bool {
 }
 
 fn trim_segment(segment: &str) -> &str {
-    segment.trim_matches(|c: char| {
-        c.is_whitespace() || c.is_ascii_punctuation() || "。：【】「」『』《》“”‘’".contains(c)
-    })
+    segment
+        .trim_matches(|c: char| c.is_whitespace() || c.is_ascii_punctuation() || "。：【】「」『』《》“”‘’".contains(c))
 }
 
 fn is_cjk(c: char) -> bool {
@@ -307,10 +289,7 @@ fn segment_country(segment: &str) -> Option<&'static str> {
         }
     }
     for &start in starts.get(..count).unwrap_or_default().iter().rev() {
-        if let Some(code) = text
-            .get(start..)
-            .and_then(|phrase| search(&index.sorted, phrase))
-        {
+        if let Some(code) = text.get(start..).and_then(|phrase| search(&index.sorted, phrase)) {
             return if code.is_empty() { None } else { Some(code) };
         }
     }
@@ -335,12 +314,7 @@ struct Normalized {
 
 impl Normalized {
     fn new(segment: &str) -> Self {
-        let mut norm = Normalized {
-            buf: [0; BUF_LEN],
-            len: 0,
-            pending_space: false,
-            truncated: false,
-        };
+        let mut norm = Normalized { buf: [0; BUF_LEN], len: 0, pending_space: false, truncated: false };
         for c in segment.chars() {
             match c {
                 '.' | '\'' | '’' | '‘' | '`' | 'ʼ' | 'ʻ' | '\u{300}'..='\u{36f}' => {}
@@ -439,14 +413,9 @@ mod tests {
         }
         for (code, iso) in index {
             assert!((2..=3).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_lowercase()));
-            assert!(
-                iso.len() == 2 && iso.bytes().all(|b| b.is_ascii_uppercase()),
-                "{code}"
-            );
+            assert!(iso.len() == 2 && iso.bytes().all(|b| b.is_ascii_uppercase()), "{code}");
         }
-        let us_states = index
-            .iter()
-            .filter(|(c, iso)| c.len() == 3 && c.ends_with('u') && *iso == "US");
+        let us_states = index.iter().filter(|(c, iso)| c.len() == 3 && c.ends_with('u') && *iso == "US");
         assert_eq!(us_states.count(), 52); // 50 states, DC and xxu
     }
 
@@ -458,69 +427,40 @@ mod tests {
         }
         for (name, iso) in &index.sorted {
             assert_eq!(Normalized::new(name).as_str(), *name, "key not normalised");
-            assert!(
-                iso.is_empty() || (iso.len() == 2 && iso.bytes().all(|b| b.is_ascii_uppercase()))
-            );
+            assert!(iso.is_empty() || (iso.len() == 2 && iso.bytes().all(|b| b.is_ascii_uppercase())));
         }
         // Every code the MARC table knows has an English name here too.
         for (_, iso) in marc_index() {
-            assert!(
-                index.sorted.iter().any(|(_, c)| c == iso),
-                "no name for {iso}"
-            );
+            assert!(index.sorted.iter().any(|(_, c)| c == iso), "no name for {iso}");
         }
     }
 
     #[test]
     fn free_text() {
         let cases = [
-            (
-                "Institute of Zoology, Chinese Academy of Sciences, Beijing, China",
-                Some("CN"),
-            ),
+            ("Institute of Zoology, Chinese Academy of Sciences, Beijing, China", Some("CN")),
             ("Chengdu, China", Some("CN")),
             ("Taibei Shi", Some("TW")),
             ("Taibei Shi :", Some("TW")),
             ("Beijing 100101 China", Some("CN")),
-            (
-                "Department of Physics, University of Tokyo, Tokyo 113-0033, Japan",
-                Some("JP"),
-            ),
+            ("Department of Physics, University of Tokyo, Tokyo 113-0033, Japan", Some("JP")),
             ("北京大学, 中国", Some("CN")),
             ("中国科学院动物研究所", Some("CN")),
             ("國立臺灣大學，臺灣", Some("TW")),
             ("Harvard University, Cambridge, MA, USA", Some("US")),
-            (
-                "Dept. of Chemistry, MIT, Cambridge, MA 02139, U.S.A.",
-                Some("US"),
-            ),
+            ("Dept. of Chemistry, MIT, Cambridge, MA 02139, U.S.A.", Some("US")),
             ("Institut Pasteur, Paris, France.", Some("FR")),
             ("Max Planck Institute, Leipzig (Deutschland)", Some("DE")),
             ("Oxford, UK", Some("GB")),
             ("University of Edinburgh, Edinburgh, Scotland", Some("GB")),
             ("KAIST, Daejeon, Republic of Korea", Some("KR")),
-            (
-                "Pyongyang, Democratic People's Republic of Korea",
-                Some("KP"),
-            ),
+            ("Pyongyang, Democratic People's Republic of Korea", Some("KP")),
             ("Seoul National University; South Korea]", Some("KR")),
             ("Fudan University, Shanghai 200433, P.R. China", Some("CN")),
-            (
-                "Beijing 100049, China. Electronic address: x@ucas.ac.cn.",
-                Some("CN"),
-            ),
-            (
-                "Peking University, Beijing, People’s Republic of China",
-                Some("CN"),
-            ),
-            (
-                "The University of Hong Kong, Pokfulam, Hong Kong",
-                Some("HK"),
-            ),
-            (
-                "City University of Hong Kong, Kowloon, Hong Kong SAR, China",
-                Some("HK"),
-            ),
+            ("Beijing 100049, China. Electronic address: x@ucas.ac.cn.", Some("CN")),
+            ("Peking University, Beijing, People’s Republic of China", Some("CN")),
+            ("The University of Hong Kong, Pokfulam, Hong Kong", Some("HK")),
+            ("City University of Hong Kong, Kowloon, Hong Kong SAR, China", Some("HK")),
             ("University of Macau, Taipa, Macao", Some("MO")),
             ("Academia Sinica, Taipei, Taiwan", Some("TW")),
             ("Taiwan, Province of China", Some("TW")),
@@ -549,16 +489,7 @@ mod tests {
         assert_eq!(from_text(&long), Some("DE"));
         let long_segment = format!("{} China", "İ&".repeat(300));
         assert_eq!(from_text(&long_segment), Some("CN"));
-        for text in [
-            "İ",
-            "&&&&",
-            "\u{300}",
-            "(",
-            "中",
-            "Ａ",
-            "a b c d e f g h i j k",
-            "🇨🇳",
-        ] {
+        for text in ["İ", "&&&&", "\u{300}", "(", "中", "Ａ", "a b c d e f g h i j k", "🇨🇳"] {
             let _ = from_text(text);
             let _ = from_marc_code(text);
         }

@@ -21,10 +21,7 @@ const IDENTITY_SCHEMES: [(IdScheme, &str); 6] = [
 
 /// The stable id of a record.
 pub fn stable_id(record: &Record) -> String {
-    identity_keys(record)
-        .into_iter()
-        .next()
-        .unwrap_or_else(|| content_id(record))
+    identity_keys(record).into_iter().next().unwrap_or_else(|| content_id(record))
 }
 
 /// Every identity key of a record, best first. The index keeps them all, so that a deletion
@@ -49,11 +46,7 @@ pub fn identity_keys(record: &Record) -> Vec<String> {
 /// The identity key of an OAI identifier (OAI identifiers already start with `oai:`).
 pub fn oai_key(identifier: &str) -> String {
     let identifier = identifier.trim();
-    if identifier.starts_with("oai:") {
-        identifier.to_string()
-    } else {
-        format!("oai:{identifier}")
-    }
+    if identifier.starts_with("oai:") { identifier.to_string() } else { format!("oai:{identifier}") }
 }
 
 /// DOIs are case-insensitive and often written as resolver URLs; `10.1000/ABC`,

@@ -90,18 +90,12 @@ impl Record {
 
     /// Every title this record carries, main title first.
     pub fn all_titles(&self) -> impl Iterator<Item = &str> {
-        self.title
-            .iter()
-            .map(String::as_str)
-            .chain(self.title_variants.iter().map(|v| v.title.as_str()))
+        self.title.iter().map(String::as_str).chain(self.title_variants.iter().map(|v| v.title.as_str()))
     }
 
     /// The value of the first identifier of `scheme`.
     pub fn identifier(&self, scheme: IdScheme) -> Option<&str> {
-        self.identifiers
-            .iter()
-            .find(|i| i.scheme == scheme)
-            .map(|i| i.value.as_str())
+        self.identifiers.iter().find(|i| i.scheme == scheme).map(|i| i.value.as_str())
     }
 
     /// Adds an identifier unless the record already has the same one.
@@ -133,10 +127,8 @@ impl Record {
     pub fn countries(&self) -> Vec<&str> {
         let mut out: Vec<&str> = Vec::new();
         let event = self.event.as_ref().and_then(|e| e.country.as_deref());
-        let affiliations = self
-            .contributors
-            .iter()
-            .flat_map(|c| c.affiliations.iter().filter_map(|a| a.country.as_deref()));
+        let affiliations =
+            self.contributors.iter().flat_map(|c| c.affiliations.iter().filter_map(|a| a.country.as_deref()));
         for country in self.country.as_deref().into_iter().chain(event).chain(affiliations) {
             if !out.contains(&country) {
                 out.push(country);
@@ -404,9 +396,7 @@ impl PartialDate {
             return None;
         }
         let number = |part: Option<&str>, max: u8| {
-            part.and_then(|p| p.get(..2))
-                .and_then(|p| p.parse::<u8>().ok())
-                .filter(|n| (1..=max).contains(n))
+            part.and_then(|p| p.get(..2)).and_then(|p| p.parse::<u8>().ok()).filter(|n| (1..=max).contains(n))
         };
         let month = number(parts.next(), 12);
         let day = month.and_then(|_| number(parts.next(), 31));

@@ -71,8 +71,9 @@ pub fn all_ids(index: &Path) -> Vec<String> {
 /// A record of a bigger file made from real records: `count` copies of a real MARCXML record
 /// with distinct control numbers, for tests that need an import to take a while.
 pub fn large_marcxml(dir: &Path, count: usize) -> PathBuf {
-    let source = std::fs::read_to_string(fixture("valid/marcxml/CONVERTED_pymarc_from_marc4j_oclc_63111280_chinese_880.xml"))
-        .expect("fixture");
+    let source =
+        std::fs::read_to_string(fixture("valid/marcxml/CONVERTED_pymarc_from_marc4j_oclc_63111280_chinese_880.xml"))
+            .expect("fixture");
     let start = source.find("<record>").expect("record start");
     let end = source.rfind("</record>").expect("record end") + "</record>".len();
     let record = &source[start..end];

@@ -1,0 +1,414 @@
+#!/usr/bin/env python3
+"""Measures acadex and its peers on a generated corpus and prints the Markdown table.
+
+Called by bench/run.sh after it has built everything and generated the corpus; it can be run
+again on its own (it only reads the corpus and the binaries, and rebuilds the indexes under
+bench/.work/). Python 3 standard library only.
+
+    bench.py --size N --acadex BIN --bench-search BIN [--tantivy BIN] [--pymarc-lib DIR]
+             [--quick] [--out bench/results-N.md]
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+WORK = os.path.join(HERE, ".work")
+PY = sys.executable
+
+FACET_QUERY = "panda"
+FACETS = ["type", "year", "language", "subject"]
+
+# The targets of the performance issue (see bench/README.md).
+TARGETS = {
+    "import_rate": 40_000,  # records/s, and at least tantivy-cli's docs/s
+    "gz_overhead": 0.05,  # .gz import time within 5% of .xml
+    "peak_rss_mb_1m": 300,  # at 1M records
+    "search_bytes_per_record": 500,
+    "top10_p50": 1.0, "top10_p99": 10.0,
+    "facets_p50": 10.0, "facets_p99": 50.0,
+    "oneshot_p50": 15.0, "oneshot_p99": 60.0,
+    "startup_p50": 5.0,
+}
+
+
+def log(message):
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def run_measured(command, out_json, stdout=None, stdin=None, env=None):
+    """Runs command under peak_rss.py; returns its JSON report."""
+    wrapper = [PY, os.path.join(HERE, "peak_rss.py"), "--out", out_json]
+    if stdout:
+        wrapper += ["--stdout", stdout]
+    if stdin:
+        wrapper += ["--stdin", stdin]
+    subprocess.run(wrapper + command, check=False, env=env)
+    with open(out_json) as f:
+        return json.load(f)
+
+
+def warm(path):
+    """Reads a file once so imports are measured from the page cache, not the disk."""
+    with open(path, "rb") as f:
+        while f.read(1 << 24):
+            pass
+
+
+def folder_sizes(path):
+    total = store = 0
+    for dirpath, dirnames, filenames in os.walk(path):
+        if os.path.basename(dirpath) == "rejects":
+            continue
+        for name in filenames:
+            size = os.path.getsize(os.path.join(dirpath, name))
+            total += size
+            if name.endswith(".store"):
+                store += size
+    return total, store
+
+
+def percentile(samples, q):
+    ordered = sorted(samples)
+    rank = max(1, min(len(ordered), int(-(-q * len(ordered) // 1))))
+    return ordered[rank - 1]
+
+
+def time_processes(command, runs, warmup=3):
+    """p50/p99/min in ms of a whole process, stdout and stderr to /dev/null (warm cache).
+    close_fds=False lets subprocess use posix_spawn, the cheapest way Python has to start one."""
+    samples = []
+    codes = set()
+    for i in range(warmup + runs):
+        started = time.perf_counter()
+        code = subprocess.call(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=False)
+        elapsed = (time.perf_counter() - started) * 1000
+        codes.add(code)
+        if i >= warmup:
+            samples.append(elapsed)
+    return {"p50_ms": round(percentile(samples, 0.5), 2), "p99_ms": round(percentile(samples, 0.99), 2),
+            "min_ms": round(min(samples), 2), "runs": runs, "exit_codes": sorted(codes)}
+
+
+def read_status(name):
+    path = os.path.join(WORK, f"status-{name}.txt")
+    if os.path.exists(path):
+        return open(path).read().strip()
+    return None
+
+
+def git_state():
+    try:
+        commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--", "src", "Cargo.toml", "Cargo.lock"],
+                               capture_output=True, text=True).stdout.strip()
+        return commit + (" + uncommitted src changes" if dirty else "")
+    except OSError:
+        return "unknown"
+
+
+def cpu_model():
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def import_acadex(acadex, source, index, results, label):
+    shutil.rmtree(index, ignore_errors=True)
+    warm(source)
+    report_path = os.path.join(results, f"import-{label}.stdout.json")
+    measured = run_measured([acadex, "import", source, "--index", index, "--json", "--quiet"],
+                            os.path.join(results, f"import-{label}.json"), stdout=report_path)
+    try:
+        with open(report_path) as f:
+            measured["report"] = json.load(f)
+        measured["report"].pop("errors", None)
+    except (OSError, ValueError) as error:
+        measured["report"] = {"error": str(error)}
+    measured["index_bytes"], measured["store_bytes"] = folder_sizes(index)
+    return measured
+
+
+TANTIVY_SCHEMA = [
+    {"name": "title", "type": "text", "options": {"indexing": {"record": "position", "fieldnorms": True, "tokenizer": "default"}, "stored": True, "fast": False}},
+    {"name": "author", "type": "text", "options": {"indexing": {"record": "position", "fieldnorms": True, "tokenizer": "default"}, "stored": True, "fast": False}},
+    {"name": "subject", "type": "text", "options": {"indexing": {"record": "position", "fieldnorms": True, "tokenizer": "default"}, "stored": True, "fast": False}},
+    {"name": "abstract", "type": "text", "options": {"indexing": {"record": "position", "fieldnorms": True, "tokenizer": "default"}, "stored": True, "fast": False}},
+    {"name": "year", "type": "u64", "options": {"indexed": True, "fieldnorms": False, "fast": True, "stored": True}},
+]
+
+
+def tantivy_meta():
+    return {
+        "index_settings": {"docstore_compression": "lz4", "docstore_blocksize": 16384},
+        "segments": [],
+        "schema": TANTIVY_SCHEMA,
+        "opstamp": 0,
+    }
+
+
+def peer_tantivy(tantivy, jsonl, index, results, runs):
+    shutil.rmtree(index, ignore_errors=True)
+    os.makedirs(index)
+    with open(os.path.join(index, "meta.json"), "w") as f:
+        json.dump(tantivy_meta(), f)
+    warm(jsonl)
+    measured = run_measured([tantivy, "index", "-i", index, "-t", "2"], os.path.join(results, "tantivy-index.json"),
+                            stdin=jsonl, stdout=os.path.join(results, "tantivy-index.stdout.txt"))
+    measured["index_bytes"], measured["store_bytes"] = folder_sizes(index)
+    if measured["rc"] == 0:
+        # tantivy-cli's search prints every matching document; a selective query keeps the
+        # output small so that the process, not the printing, is measured.
+        measured["oneshot"] = time_processes([tantivy, "search", "-i", index, "-q", f"title:{FACET_QUERY}"], runs)
+    return measured
+
+
+def fmt_rate(value):
+    return "–" if value is None else f"{value:,.0f}"
+
+
+def fmt(value, digits=1):
+    return "–" if value is None else f"{value:,.{digits}f}"
+
+
+def verdict(ok):
+    return "✅" if ok else "❌"
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--size", type=int, required=True)
+    parser.add_argument("--acadex", required=True)
+    parser.add_argument("--bench-search", required=True)
+    parser.add_argument("--tantivy")
+    parser.add_argument("--pymarc-lib")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--out")
+    args = parser.parse_args()
+
+    size = args.size
+    corpus = os.path.join(WORK, f"corpus-{size}")
+    results = os.path.join(WORK, f"results-{size}")
+    os.makedirs(results, exist_ok=True)
+    manifest = json.load(open(os.path.join(corpus, "manifest.json")))
+    xml, gz, jsonl = (os.path.join(corpus, name) for name in ("records.xml", "records.xml.gz", "records.jsonl"))
+    runs = 20 if args.quick else 50
+    iterations = 50 if args.quick else 200
+    mb = manifest["xml_bytes"] / 1e6
+
+    log(f"acadex import of {size:,} records (.xml)")
+    imp_xml = import_acadex(args.acadex, xml, os.path.join(WORK, f"index-{size}"), results, "xml")
+    log(f"acadex import of {size:,} records (.gz)")
+    imp_gz = import_acadex(args.acadex, gz, os.path.join(WORK, f"index-{size}-gz"), results, "gz")
+    shutil.rmtree(os.path.join(WORK, f"index-{size}-gz"), ignore_errors=True)
+    index = os.path.join(WORK, f"index-{size}")
+
+    log("in-process query latency (examples/bench_search)")
+    proc = subprocess.run([args.bench_search, "--index", index, "--iterations", str(iterations)], capture_output=True, text=True)
+    latency = json.loads(proc.stdout) if proc.returncode == 0 else {"error": proc.stderr.strip()[-500:]}
+    json.dump(latency, open(os.path.join(results, "latency.json"), "w"), indent=1, ensure_ascii=False)
+
+    log("one-shot processes")
+    search_cmd = [args.acadex, "search", FACET_QUERY, "--json", "--index", index]
+    for facet in FACETS:
+        search_cmd += ["--facet", facet]
+    oneshot = time_processes(search_cmd, runs)
+    oneshot_plain = time_processes([args.acadex, "search", FACET_QUERY, "--json", "--index", index], runs)
+    startup = time_processes([args.acadex, "--version"], runs)
+    floor = time_processes(["/bin/true"], runs)
+
+    peers = {}
+    status = read_status("tantivy-cli")
+    if args.tantivy and os.access(args.tantivy, os.X_OK):
+        log("peer: tantivy-cli index (2 threads)")
+        peers["tantivy"] = peer_tantivy(args.tantivy, jsonl, os.path.join(WORK, f"tantivy-{size}"), results, runs)
+        peers["tantivy"]["version"] = read_status("tantivy-cli-version") or ""
+        peers["tantivy"]["note"] = read_status("tantivy-cli-note") or ""
+    else:
+        peers["tantivy"] = {"unavailable": status or "not built"}
+    log("peer: SQLite FTS5")
+    fts_out = os.path.join(results, "fts5.stdout.json")
+    fts = run_measured([PY, os.path.join(HERE, "peer_fts5.py"), jsonl, os.path.join(WORK, f"fts5-{size}.db")],
+                       os.path.join(results, "fts5.json"), stdout=fts_out)
+    try:
+        fts.update(json.load(open(fts_out)))
+    except (OSError, ValueError) as error:
+        fts["unavailable"] = f"peer_fts5.py failed (rc {fts['rc']}): {error}"
+    peers["fts5"] = fts
+    if os.path.exists(os.path.join(WORK, f"fts5-{size}.db")):
+        os.unlink(os.path.join(WORK, f"fts5-{size}.db"))
+    status = read_status("pymarc")
+    if args.pymarc_lib and os.path.isdir(os.path.join(args.pymarc_lib, "pymarc")):
+        log("peer: pymarc parse")
+        pm_out = os.path.join(results, "pymarc.stdout.json")
+        pm = run_measured([PY, os.path.join(HERE, "peer_pymarc.py"), xml, "--lib", args.pymarc_lib],
+                          os.path.join(results, "pymarc.json"), stdout=pm_out)
+        try:
+            pm.update(json.load(open(pm_out)))
+        except (OSError, ValueError) as error:
+            pm["unavailable"] = f"peer_pymarc.py failed (rc {pm['rc']}): {error}"
+        peers["pymarc"] = pm
+    else:
+        peers["pymarc"] = {"unavailable": status or "not installed"}
+
+    raw = {"manifest": manifest, "import_xml": imp_xml, "import_gz": imp_gz, "latency": latency,
+           "oneshot": {"search_facets": oneshot, "search_plain": oneshot_plain, "version": startup, "true": floor},
+           "peers": peers}
+    json.dump(raw, open(os.path.join(results, "all.json"), "w"), indent=1, ensure_ascii=False)
+
+    # ------------------------------------------------------------------------------------------
+    lines = []
+    add = lines.append
+    rate_xml = size / imp_xml["wall_s"] if imp_xml["rc"] in (0, 3) else None
+    rate_gz = size / imp_gz["wall_s"] if imp_gz["rc"] in (0, 3) else None
+    now = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    add(f"## acadex benchmark: {size:,} records{' (quick)' if args.quick else ''}")
+    add("")
+    add(f"{now} · acadex {git_state()} · {os.cpu_count()} CPUs ({cpu_model()}) · "
+        f"{round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30)} GiB · "
+        f"{subprocess.run(['rustc', '--version'], capture_output=True, text=True).stdout.strip()}")
+    add("")
+    add(f"Corpus: {size:,} synthetic MARCXML records, {mb:,.1f} MB ({manifest['bytes_per_record']:,.0f} B/record), "
+        f".gz {manifest['gz_bytes'] / 1e6:,.1f} MB; {manifest['distinct_subjects']:,} distinct subject headings, "
+        f"{manifest['chinese_880_share']:.0%} with 880 hanzi titles, {manifest['meeting_share']:.0%} meetings; "
+        f"seed {manifest['seed']}, sha256 {manifest['sha256'][:12]}…")
+    add("")
+    add("### Import (acadex import, 1 parse thread + 1 indexing thread, warm page cache)")
+    add("")
+    add("| input | wall s | records/s | MB/s (XML) | peak RSS MB | CPU s (user+sys) | indexed | target |")
+    add("|---|---:|---:|---:|---:|---:|---:|---|")
+    for label, m, rate in (("records.xml", imp_xml, rate_xml), ("records.xml.gz", imp_gz, rate_gz)):
+        indexed = m.get("report", {}).get("indexed", "?")
+        ok = rate is not None and rate >= TARGETS["import_rate"]
+        add(f"| {label} | {m['wall_s']:.2f} | {fmt_rate(rate)} | {fmt(mb / m['wall_s'] if rate else None)} | "
+            f"{m['max_rss_kb'] / 1024:,.0f} | {m['user_s'] + m['sys_s']:.2f} | {indexed} | "
+            f"≥ {TARGETS['import_rate']:,} rec/s {verdict(ok)} |")
+    gz_ratio = imp_gz["wall_s"] / imp_xml["wall_s"]
+    peak_mb = max(imp_xml["max_rss_kb"], imp_gz["max_rss_kb"]) / 1024
+    rss_note = "target applies at 1M" if size < 1_000_000 else verdict(peak_mb <= TARGETS["peak_rss_mb_1m"])
+    add("")
+    add(f"Peak RSS (method: {imp_xml['method']}): {peak_mb:,.0f} MB; target ≤ {TARGETS['peak_rss_mb_1m']} MB at 1M records ({rss_note}).")
+    add("")
+    add("### Index size (index of the .xml import)")
+    add("")
+    total, store = imp_xml["index_bytes"], imp_xml["store_bytes"]
+    search_bytes = total - store
+    add("| part | MB | bytes/record | target |")
+    add("|---|---:|---:|---|")
+    add(f"| whole index folder | {total / 1e6:,.1f} | {total / size:,.0f} | |")
+    add(f"| `.store` files (stored record JSON + original XML) | {store / 1e6:,.1f} | {store / size:,.0f} | |")
+    add(f"| search index (everything but `.store`) | {search_bytes / 1e6:,.1f} | {search_bytes / size:,.0f} | "
+        f"≤ {TARGETS['search_bytes_per_record']} B/record {verdict(search_bytes / size <= TARGETS['search_bytes_per_record'])} |")
+    add("")
+    add(f"### In-process query latency (examples/bench_search, top 10 hits with stored records and snippets; "
+        f"{iterations} runs per query after 5 warm-up runs)")
+    add("")
+    if "error" in latency:
+        add(f"not available: bench_search failed: {latency['error']}")
+    else:
+        add(f"Index opened in {latency['open_ms']:.1f} ms.")
+        add("")
+        add("| query class | queries | hits | top-10 p50 ms | top-10 p99 ms | 4 facets p50 ms | 4 facets p99 ms |")
+        add("|---|---|---:|---:|---:|---:|---:|")
+        for cls, values in latency["classes"].items():
+            queries = [q for q in latency["queries"] if q["class"] == cls and not q["facets"]]
+            names = ", ".join(f"`{q['query'] or '(all)'}`" for q in queries)
+            hits = ", ".join(f"{q['hits']:,}" for q in queries)
+            add(f"| {cls} | {names} | {hits} | {values['top10']['p50_ms']:.2f} | {values['top10']['p99_ms']:.2f} | "
+                f"{values['facets4']['p50_ms']:.2f} | {values['facets4']['p99_ms']:.2f} |")
+        o = latency["overall"]
+        add(f"| **all** | | | **{o['top10']['p50_ms']:.2f}** | **{o['top10']['p99_ms']:.2f}** | "
+            f"**{o['facets4']['p50_ms']:.2f}** | **{o['facets4']['p99_ms']:.2f}** |")
+        add(f"| target | | | ≤ {TARGETS['top10_p50']} {verdict(o['top10']['p50_ms'] <= TARGETS['top10_p50'])} | "
+            f"≤ {TARGETS['top10_p99']} {verdict(o['top10']['p99_ms'] <= TARGETS['top10_p99'])} | "
+            f"≤ {TARGETS['facets_p50']} {verdict(o['facets4']['p50_ms'] <= TARGETS['facets_p50'])} | "
+            f"≤ {TARGETS['facets_p99']} {verdict(o['facets4']['p99_ms'] <= TARGETS['facets_p99'])} |")
+    add("")
+    add(f"### One-shot processes (wall time of the whole process, {runs} runs after 3 warm-up runs, warm cache)")
+    add("")
+    add("| command | p50 ms | p99 ms | min ms | target |")
+    add("|---|---:|---:|---:|---|")
+    add(f"| `acadex search {FACET_QUERY} --json --facet {' --facet '.join(FACETS)}` | {oneshot['p50_ms']:.2f} | "
+        f"{oneshot['p99_ms']:.2f} | {oneshot['min_ms']:.2f} | p50 ≤ {TARGETS['oneshot_p50']:g} "
+        f"{verdict(oneshot['p50_ms'] <= TARGETS['oneshot_p50'])}, p99 ≤ {TARGETS['oneshot_p99']:g} "
+        f"{verdict(oneshot['p99_ms'] <= TARGETS['oneshot_p99'])} |")
+    add(f"| `acadex search {FACET_QUERY} --json` (no facets) | {oneshot_plain['p50_ms']:.2f} | {oneshot_plain['p99_ms']:.2f} | "
+        f"{oneshot_plain['min_ms']:.2f} | |")
+    add(f"| `acadex --version` (start-up) | {startup['p50_ms']:.2f} | {startup['p99_ms']:.2f} | {startup['min_ms']:.2f} | "
+        f"p50 ≤ {TARGETS['startup_p50']:g} {verdict(startup['p50_ms'] <= TARGETS['startup_p50'])} |")
+    t = peers["tantivy"]
+    if "oneshot" in t:
+        add(f"| `tantivy search -q title:{FACET_QUERY}` (tantivy-cli, prints every hit) | {t['oneshot']['p50_ms']:.2f} | "
+            f"{t['oneshot']['p99_ms']:.2f} | {t['oneshot']['min_ms']:.2f} | |")
+    add(f"| `/bin/true` (harness floor: spawning from Python) | {floor['p50_ms']:.2f} | {floor['p99_ms']:.2f} | {floor['min_ms']:.2f} | |")
+    add("")
+    add("### Peers on the same records")
+    add("")
+    add("| tool | work | wall s | rate/s | peak RSS MB | notes |")
+    add("|---|---|---:|---:|---:|---|")
+    add(f"| acadex | import MARCXML → tantivy 0.27 (parse, map, 2 text copies stored) | {imp_xml['wall_s']:.2f} | "
+        f"{fmt_rate(rate_xml)} | {imp_xml['max_rss_kb'] / 1024:,.0f} | |")
+    tantivy_rate = fts_rate = pymarc_rate = None
+    if "unavailable" in t:
+        add(f"| tantivy-cli | index JSON lines, 2 threads | – | – | – | not available: {t['unavailable']} |")
+    elif t["rc"] != 0:
+        add(f"| tantivy-cli | index JSON lines, 2 threads | – | – | – | not available: `tantivy index` exited {t['rc']} |")
+    else:
+        tantivy_rate = size / t["wall_s"]
+        add(f"| tantivy-cli {t.get('version', '')} | index JSON lines (5 fields, all stored), 2 threads | {t['wall_s']:.2f} | "
+            f"{fmt_rate(tantivy_rate)} | {t['max_rss_kb'] / 1024:,.0f} | index {t['index_bytes'] / size:,.0f} B/doc"
+            f"{'; ' + t['note'] if t.get('note') else ''} |")
+    if "unavailable" in fts:
+        add(f"| SQLite FTS5 | index JSON lines | – | – | – | not available: {fts['unavailable']} |")
+    else:
+        fts_rate = fts["docs_per_s"]
+        add(f"| SQLite FTS5 {fts['sqlite_version']} | index JSON lines (python3 sqlite3, 1 transaction, optimize) | "
+            f"{fts['seconds']:.2f} | {fmt_rate(fts_rate)} | {fts['max_rss_kb'] / 1024:,.0f} | "
+            f"db {fts['db_bytes'] / size:,.0f} B/doc; MATCH top-10 p50 {fts['query_p50_ms']:.2f} ms |")
+    pm = peers["pymarc"]
+    if "unavailable" in pm:
+        add(f"| pymarc | parse MARCXML | – | – | – | not available: {pm['unavailable']} |")
+    else:
+        pymarc_rate = pm["records_per_s"]
+        add(f"| pymarc {pm['version']} | parse MARCXML only (map_xml, xml.sax) | {pm['seconds']:.2f} | {fmt_rate(pymarc_rate)} | "
+            f"{pm['max_rss_kb'] / 1024:,.0f} | |")
+    add("")
+    add("### Ratios")
+    add("")
+    add("| ratio | value | target |")
+    add("|---|---:|---|")
+
+    def ratio(a, b):
+        return None if a is None or b is None else a / b
+
+    r = ratio(rate_xml, tantivy_rate)
+    add(f"| acadex import rate / tantivy-cli rate | {fmt(r, 2)} | ≥ 1.00 {verdict(r is not None and r >= 1) if r is not None else '(no peer)'} |")
+    add(f"| acadex import rate / SQLite FTS5 rate | {fmt(ratio(rate_xml, fts_rate), 2)} | |")
+    add(f"| acadex import rate / pymarc parse rate | {fmt(ratio(rate_xml, pymarc_rate), 2)} | |")
+    add(f"| .gz import time / .xml import time | {gz_ratio:.3f} | ≤ {1 + TARGETS['gz_overhead']:.2f} "
+        f"{verdict(gz_ratio <= 1 + TARGETS['gz_overhead'])} |")
+    add("")
+    add(f"Raw measurements: `bench/.work/results-{size}/all.json`.")
+    table = "\n".join(lines) + "\n"
+    print(table)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(table)
+        log(f"written to {os.path.relpath(args.out, ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
