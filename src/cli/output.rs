@@ -43,7 +43,11 @@ pub fn hits_for_people(results: &SearchResults, offset: usize) -> Result<(), Cli
         out,
         "{} record{plural} found{}",
         results.total,
-        if shown < results.total { format!(", showing {}–{}", offset + 1, offset + shown) } else { String::new() }
+        if shown > 0 && shown < results.total {
+            format!(", showing {}–{}", offset + 1, offset + shown)
+        } else {
+            String::new()
+        }
     )?;
     for (number, hit) in results.hits.iter().enumerate() {
         writeln!(out)?;
