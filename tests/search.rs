@@ -208,3 +208,17 @@ fn an_index_of_another_schema_version_says_so_and_reindex_rebuilds_it_from_store
     assert_eq!(record["id"], "doi:10.5281/zenodo.8435696", "show finds a record by any identity key");
     assert!(record["source"]["file"].as_str().expect("file").ends_with("scythe_list_records_i5_oai_dc.xml"));
 }
+
+#[test]
+fn words_ending_in_a_star_match_as_prefixes() {
+    let index = fixture_index();
+    let (results, code) = search(index.path(), "Chabon AND (kav* OR summ*)", &[]);
+    assert_eq!(code, 0);
+    let mut found = ids(&results);
+    found.sort();
+    assert_eq!(found, vec!["marc:11939876", "marc:12883376"]);
+    let (results, _) = search(index.path(), "title:amaz*", &[]);
+    assert_eq!(ids(&results), vec!["marc:11939876"]);
+    let (results, code) = search(index.path(), "zzzq*", &[]);
+    assert_eq!((code, results["total"].as_u64()), (1, Some(0)));
+}

@@ -41,6 +41,9 @@ pub const QUERY_FIELDS: [&str; 14] = [
     "id",
 ];
 
+/// How many words a `word*` prefix expands to at most, as tantivy's phrase prefix does.
+const MAX_PREFIX_EXPANSIONS: usize = 64;
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Sort {
     #[default]
@@ -190,6 +193,8 @@ impl IndexReader {
         if let Some(error) = precheck(trimmed) {
             return Err(error.into());
         }
+        let expanded = self.expand_prefixes(trimmed)?;
+        let trimmed = expanded.as_str();
         let schema = self.index.schema();
         let default_fields = DEFAULT_FIELDS.iter().filter_map(|(name, _)| schema.get_field(name).ok()).collect();
         let mut parser = QueryParser::for_index(&self.index, default_fields);
@@ -206,6 +211,82 @@ impl IndexReader {
             };
             IndexError::from(QueryError { reason: describe_parse_error(&error), query: trimmed.to_string(), position })
         })
+    }
+
+    /// tantivy's parser has no single-word prefix query (`panda*`), so each `word*` is replaced
+    /// by the words of the index that start with it, in the fields it applies to, OR-ed:
+    /// `title:amaz*` becomes `title:(amazing OR amazon)`. At most [`MAX_PREFIX_EXPANSIONS`].
+    fn expand_prefixes(&self, query: &str) -> Result<String, IndexError> {
+        let mut out = String::with_capacity(query.len());
+        let mut in_quotes = false;
+        for (number, word) in query.split(' ').enumerate() {
+            if number > 0 {
+                out.push(' ');
+            }
+            let starts_quoted = in_quotes;
+            in_quotes ^= word.matches('"').count() % 2 == 1;
+            let inner = word.trim_end_matches(')');
+            let trail = &word[inner.len()..];
+            let bare = inner.trim_start_matches(['(', '+', '-']);
+            let lead = &inner[..inner.len() - bare.len()];
+            let (field, stem) = match bare.split_once(':') {
+                Some((field, stem)) => (Some(field), stem),
+                None => (None, bare),
+            };
+            let Some(stem) = stem.strip_suffix('*').filter(|s| !s.is_empty() && !s.contains(['"', '*', ')'])) else {
+                out.push_str(word);
+                continue;
+            };
+            if starts_quoted || word.contains('"') {
+                out.push_str(word);
+                continue;
+            }
+            let fields: Vec<&str> = match field {
+                Some(field) => vec![field],
+                None => DEFAULT_FIELDS.iter().map(|(name, _)| *name).collect(),
+            };
+            let words = self.words_starting_with(&fields, stem)?;
+            let alternatives = if words.is_empty() { stem.to_string() } else { words.join(" OR ") };
+            out.push_str(lead);
+            match field {
+                Some(field) => out.push_str(&format!("{field}:({alternatives})")),
+                None => out.push_str(&format!("({alternatives})")),
+            }
+            out.push_str(trail);
+        }
+        Ok(out)
+    }
+
+    fn words_starting_with(&self, fields: &[&str], stem: &str) -> Result<Vec<String>, IndexError> {
+        let schema = self.index.schema();
+        let mut analyzer = super::tokenizer::text_analyzer();
+        let mut stream = analyzer.token_stream(stem);
+        let prefix = if tantivy::tokenizer::TokenStream::advance(&mut stream) {
+            tantivy::tokenizer::TokenStream::token(&stream).text.clone()
+        } else {
+            return Ok(Vec::new());
+        };
+        let mut upper = prefix.clone().into_bytes();
+        upper.push(0xFF);
+        let mut words = std::collections::BTreeSet::new();
+        for name in fields {
+            let Ok(field) = schema.get_field(name) else { continue };
+            for segment in self.searcher.segment_readers() {
+                let inverted = segment.inverted_index(field).map_err(tantivy_error(&self.dir))?;
+                let mut terms =
+                    inverted.terms().range().ge(prefix.as_bytes()).lt(&upper).into_stream().map_err(|source| {
+                        IndexError::Io { context: format!("reading {}", self.dir.display()), source }
+                    })?;
+                while terms.advance() && words.len() < MAX_PREFIX_EXPANSIONS {
+                    if let Ok(word) = std::str::from_utf8(terms.key()) {
+                        if word.chars().all(char::is_alphanumeric) {
+                            words.insert(word.to_string());
+                        }
+                    }
+                }
+            }
+        }
+        Ok(words.into_iter().collect())
     }
 
     fn with_filters(&self, query: Box<dyn Query>, filters: &[(String, String)]) -> Result<Box<dyn Query>, IndexError> {
