@@ -278,10 +278,10 @@ impl IndexReader {
                         IndexError::Io { context: format!("reading {}", self.dir.display()), source }
                     })?;
                 while terms.advance() && words.len() < MAX_PREFIX_EXPANSIONS {
-                    if let Ok(word) = std::str::from_utf8(terms.key()) {
-                        if word.chars().all(char::is_alphanumeric) {
-                            words.insert(word.to_string());
-                        }
+                    if let Ok(word) = std::str::from_utf8(terms.key())
+                        && word.chars().all(char::is_alphanumeric)
+                    {
+                        words.insert(word.to_string());
                     }
                 }
             }
