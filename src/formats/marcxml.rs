@@ -100,40 +100,38 @@ pub(crate) fn read_marc<R: BufRead>(
     let mut marc = MarcRecord::default();
     let mut problem: Option<String> = None;
     loop {
-        let (_, event) = xml::next_event(reader, buf)?;
-        match event {
-            Event::Start(start) => {
-                let start = start.into_owned();
-                let outcome = match xml::local_name(&start).as_str() {
-                    "leader" => xml::read_element_text(reader, buf)?.map(|text| marc.leader = text),
-                    "controlfield" => read_controlfield(reader, buf, &start)?.map(|field| marc.control.push(field)),
-                    "datafield" => read_datafield(reader, buf, &start)?.map(|field| marc.fields.push(field)),
-                    // Elements MARC does not have, beside the fields (Koha puts its OAI
-                    // identifier and datestamp there), carry nothing acadex maps: skipped.
-                    _ => xml::skip_element(reader, buf).map(Ok)?,
-                };
-                if let Err(reason) = outcome {
-                    problem.get_or_insert(reason);
+        // Inside a record namespaces need no resolving: elements are told apart by local name.
+        let event = xml::next_plain_event(reader, buf)?;
+        let outcome = match event {
+            Event::Start(start) => match start.local_name().as_ref() {
+                "leader" => xml::read_element_text(reader, buf)?.map(|text| marc.leader = text),
+                "controlfield" => {
+                    let tag = field_attributes(&start, "controlfield").map(|(tag, _, _)| tag);
+                    let text = xml::read_element_text(reader, buf)?;
+                    tag.and_then(|tag| text.map(|text| marc.control.push((tag, text))))
                 }
-            }
-            Event::Empty(start) => {
-                let name = xml::local_name(&start);
-                let outcome = match name.as_str() {
-                    "controlfield" => {
-                        field_tag(&start, "controlfield").map(|tag| marc.control.push((tag, String::new())))
-                    }
-                    "datafield" => {
-                        field_tag(&start, "datafield").and_then(|tag| Err(format!("datafield {tag} has no subfields")))
-                    }
-                    _ => Ok(()),
-                };
-                if let Err(reason) = outcome {
-                    problem.get_or_insert(reason);
+                "datafield" => {
+                    let attributes = field_attributes(&start, "datafield");
+                    read_datafield(reader, buf, attributes)?.map(|field| marc.fields.push(field))
                 }
-            }
+                // Elements MARC does not have, beside the fields (Koha puts its OAI
+                // identifier and datestamp there), carry nothing acadex maps: skipped.
+                _ => xml::skip_element(reader, buf).map(Ok)?,
+            },
+            Event::Empty(start) => match start.local_name().as_ref() {
+                "controlfield" => {
+                    field_attributes(&start, "controlfield").map(|(tag, _, _)| marc.control.push((tag, String::new())))
+                }
+                "datafield" => field_attributes(&start, "datafield")
+                    .and_then(|(tag, _, _)| Err(format!("datafield {tag} has no subfields"))),
+                _ => Ok(()),
+            },
             Event::End(_) => break,
             Event::Eof => return Err(XmlFault::at(reader, "unexpected end of file inside a MARC <record>")),
-            _ => {}
+            _ => Ok(()),
+        };
+        if let Err(reason) = outcome {
+            problem.get_or_insert(reason);
         }
     }
     if let Some(reason) = problem {
@@ -145,45 +143,42 @@ pub(crate) fn read_marc<R: BufRead>(
     Ok(Ok(marc))
 }
 
-fn field_tag(start: &BytesStart<'_>, element: &str) -> Result<String, String> {
-    let tag = xml::attribute(start, "tag")?.ok_or_else(|| format!("{element} without a tag"))?;
+/// The tag and indicators of a field, read in one pass over its attributes.
+fn field_attributes(start: &BytesStart<'_>, element: &str) -> Result<(String, char, char), String> {
+    let (mut tag, mut ind1, mut ind2) = (None, ' ', ' ');
+    for attribute in start.attributes() {
+        let attribute = attribute.map_err(|e| format!("bad attribute in <{element}>: {e}"))?;
+        let first_char = || attribute.value.chars().next().unwrap_or(' ');
+        match attribute.key.local_name().as_ref() {
+            "tag" => tag = Some(attribute.value.to_string()),
+            "ind1" => ind1 = first_char(),
+            "ind2" => ind2 = first_char(),
+            _ => {}
+        }
+    }
+    let tag = tag.ok_or_else(|| format!("{element} without a tag"))?;
     let valid = tag.len() == 3 && tag.bytes().all(|b| b.is_ascii_alphanumeric());
-    if valid { Ok(tag) } else { Err(format!("{element} tag \"{tag}\" is not three letters or digits")) }
-}
-
-fn read_controlfield<R: BufRead>(
-    reader: &mut XmlReader<R>,
-    buf: &mut Vec<u8>,
-    start: &BytesStart<'_>,
-) -> Result<Result<(String, String), String>, XmlFault> {
-    let text = xml::read_element_text(reader, buf)?;
-    Ok(field_tag(start, "controlfield").and_then(|tag| text.map(|text| (tag, text))))
+    if valid { Ok((tag, ind1, ind2)) } else { Err(format!("{element} tag \"{tag}\" is not three letters or digits")) }
 }
 
 fn read_datafield<R: BufRead>(
     reader: &mut XmlReader<R>,
     buf: &mut Vec<u8>,
-    start: &BytesStart<'_>,
+    attributes: Result<(String, char, char), String>,
 ) -> Result<Result<DataField, String>, XmlFault> {
-    let mut problem = field_tag(start, "datafield").err();
-    let tag = xml::attribute(start, "tag").ok().flatten().unwrap_or_default();
-    let indicator = |name: &str| -> char {
-        xml::attribute(start, name).ok().flatten().and_then(|v| v.chars().next()).unwrap_or(' ')
+    let (mut field, mut problem) = match attributes {
+        Ok((tag, ind1, ind2)) => (DataField { tag, ind1, ind2, subfields: Vec::with_capacity(4) }, None),
+        Err(reason) => (DataField::default(), Some(reason)),
     };
-    let mut field =
-        DataField { tag: tag.clone(), ind1: indicator("ind1"), ind2: indicator("ind2"), subfields: Vec::new() };
     loop {
-        let (_, event) = xml::next_event(reader, buf)?;
+        let event = xml::next_plain_event(reader, buf)?;
         match event {
             Event::Start(start) => {
-                let start = start.into_owned();
-                let name = xml::local_name(&start);
-                let text = xml::read_element_text(reader, buf)?;
-                if name != "subfield" {
-                    problem.get_or_insert(format!("unexpected element <{name}> in datafield {tag}"));
-                    continue;
-                }
-                match (subfield_code(&start, &tag), text) {
+                let code = match start.local_name().as_ref() {
+                    "subfield" => subfield_code(&start, &field.tag),
+                    other => Err(format!("unexpected element <{other}> in datafield {}", field.tag)),
+                };
+                match (code, xml::read_element_text(reader, buf)?) {
                     (Ok(code), Ok(text)) => field.subfields.push((code, text)),
                     (Err(reason), _) | (_, Err(reason)) => {
                         problem.get_or_insert(reason);
@@ -191,10 +186,11 @@ fn read_datafield<R: BufRead>(
                 }
             }
             Event::Empty(start) => {
-                let name = xml::local_name(&start);
-                if name != "subfield" {
-                    problem.get_or_insert(format!("unexpected element <{name}> in datafield {tag}"));
-                } else if let Err(reason) = subfield_code(&start, &tag) {
+                let code = match start.local_name().as_ref() {
+                    "subfield" => subfield_code(&start, &field.tag),
+                    other => Err(format!("unexpected element <{other}> in datafield {}", field.tag)),
+                };
+                if let Err(reason) = code {
                     problem.get_or_insert(reason);
                 }
             }
@@ -207,7 +203,15 @@ fn read_datafield<R: BufRead>(
 }
 
 fn subfield_code(start: &BytesStart<'_>, tag: &str) -> Result<char, String> {
-    let code = xml::attribute(start, "code")?.ok_or_else(|| format!("subfield without a code in datafield {tag}"))?;
+    let mut code = None;
+    for attribute in start.attributes() {
+        let attribute = attribute.map_err(|e| format!("bad attribute in a subfield of datafield {tag}: {e}"))?;
+        if attribute.key.local_name().as_ref() == "code" {
+            code = Some(attribute.value);
+            break;
+        }
+    }
+    let code = code.ok_or_else(|| format!("subfield without a code in datafield {tag}"))?;
     let mut chars = code.chars();
     match (chars.next(), chars.next()) {
         (Some(c), None) if c.is_ascii_graphic() => Ok(c),

@@ -156,6 +156,20 @@ pub fn next_event<'b, R: BufRead>(
     }
 }
 
+/// Reads the next event without resolving its namespace, for use inside a record whose
+/// elements are told apart by local name alone.
+pub fn next_plain_event<'b, R: BufRead>(
+    reader: &mut XmlReader<R>,
+    buf: &'b mut Vec<u8>,
+) -> Result<Event<'b>, XmlFault> {
+    buf.clear();
+    reader.read_event_into(buf).map_err(|error| {
+        let line = reader.get_ref().line();
+        let byte = reader.error_position();
+        XmlFault { reason: describe_xml_error(&error), line, byte }
+    })
+}
+
 fn describe_xml_error(error: &quick_xml::Error) -> String {
     match error {
         quick_xml::Error::Encoding(_) => format!("invalid UTF-8 ({error}); acadex reads UTF-8 XML"),
@@ -255,7 +269,7 @@ pub fn read_element_text<R: BufRead>(
     let mut depth = 1usize;
     let mut problem = None;
     loop {
-        let (_, event) = next_event(reader, buf)?;
+        let event = next_plain_event(reader, buf)?;
         match &event {
             Event::Start(_) => depth += 1,
             Event::End(_) => {

@@ -7,6 +7,15 @@ use unicode_normalization::{UnicodeNormalization, is_nfc_quick};
 /// MARC-8) is often in decomposed form (NFD); without this, `Müller` typed by a user would not
 /// match `Mu\u{308}ller` in the record.
 pub fn clean_text(text: &str) -> String {
+    // Most catalogue text is already clean ASCII: skip the character-by-character rebuild.
+    let bytes = text.as_bytes();
+    let tidy_ascii = text.is_ascii()
+        && !bytes.first().is_some_and(u8::is_ascii_whitespace)
+        && !bytes.last().is_some_and(u8::is_ascii_whitespace)
+        && !bytes.windows(2).any(|w| w[0].is_ascii_whitespace() && (w[1].is_ascii_whitespace() || w[0] != b' '));
+    if tidy_ascii {
+        return text.to_string();
+    }
     let mut out = String::with_capacity(text.len());
     let mut pending_space = false;
     let mut push = |c: char, out: &mut String| {
