@@ -55,6 +55,8 @@ fn kill_9_mid_import_keeps_every_reported_commit_and_a_rerun_completes_without_d
         child.wait().expect("reaped");
         let count = record_count(&index);
         assert!(count >= reported, "round {round}: {count} records, but {reported} were reported committed");
+        let (check, code) = util::json_of(acadex(&index).args(["check", "--json"]));
+        assert_eq!((code, &check["ok"]), (0, &serde_json::Value::Bool(true)), "round {round}: {check}");
     }
     let (report, code) = util::import(&index, &[file]);
     assert_eq!(code, 0, "{report}");
@@ -89,4 +91,67 @@ fn a_second_writer_fails_fast_naming_the_lock_and_can_wait_for_it() {
     assert_eq!(waiting.status.code(), Some(0), "{}", String::from_utf8_lossy(&waiting.stderr));
     assert!(first.wait().expect("first finishes").success());
     assert_eq!(record_count(&index), RECORDS as u64 + 2);
+}
+
+#[test]
+fn searches_during_an_import_see_only_committed_counts() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let file = large_marcxml(work.path(), RECORDS);
+    let index = work.path().join("index");
+    let mut child = spawn_import(&index, &file, &[]);
+    let stderr = child.stderr.take().expect("stderr");
+    let committed_lines = std::thread::spawn(move || {
+        BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+            .filter_map(|l| l.strip_prefix("committed ").and_then(|l| l.split(' ').next()).map(str::to_string))
+            .filter_map(|n| n.parse::<u64>().ok())
+            .collect::<BTreeSet<u64>>()
+    });
+    let mut seen = Vec::new();
+    let mut errors = Vec::new();
+    while child.try_wait().expect("poll").is_none() {
+        let output = acadex(&index).args(["search", "--json", "--limit", "0", ""]).output().expect("search runs");
+        match output.status.code() {
+            Some(0) | Some(1) => {
+                let results: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+                seen.push(results["total"].as_u64().expect("total"));
+            }
+            // Before the first commit there is no index yet.
+            Some(2) if String::from_utf8_lossy(&output.stderr).contains("no index at") => {}
+            _ => errors.push(String::from_utf8_lossy(&output.stderr).to_string()),
+        }
+    }
+    assert!(child.wait().expect("import ends").success());
+    let committed = committed_lines.join().expect("reader thread");
+    assert!(errors.is_empty(), "searches failed during the import: {errors:?}");
+    assert!(seen.len() >= 5, "searched {} times during the import", seen.len());
+    for total in &seen {
+        assert!(
+            *total == 0 || committed.contains(total),
+            "a search saw {total} records, not a committed count {committed:?}"
+        );
+    }
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "counts never go back: {seen:?}");
+}
+
+#[test]
+fn check_finds_a_corrupted_index_file() {
+    let index = tempfile::tempdir().expect("tempdir");
+    util::import(index.path(), &[fixture("valid/marcxml")]);
+    acadex(index.path()).arg("check").assert().code(0);
+    let store = std::fs::read_dir(index.path())
+        .expect("index folder")
+        .map(|e| e.expect("entry").path())
+        .find(|p| p.extension().is_some_and(|e| e == "store"))
+        .expect("a store file");
+    let mut bytes = std::fs::read(&store).expect("read");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xFF;
+    std::fs::write(&store, bytes).expect("corrupt");
+    let (report, code) = util::json_of(acadex(index.path()).args(["check", "--json"]));
+    assert_eq!(code, 3);
+    assert_eq!(report["ok"], false);
+    let name = store.file_name().expect("name").to_string_lossy().to_string();
+    assert!(report["corrupted_files"].to_string().contains(&name), "{report}");
 }

@@ -2,9 +2,11 @@
 //! prints or reads the environment; everything it does is a call into the library.
 //!
 //! Exit codes are a contract, as ripgrep's are: 0 success; 1 a search or `show` found nothing;
-//! 2 a usage or fatal error; 3 an import finished but some records (or files) were rejected;
+//! 2 a usage or fatal error; 3 an import finished but some records (or files) were rejected, or
+//! `check` found a problem;
 //! 4 another process holds the index's writer lock.
 
+mod check;
 mod completions;
 mod import;
 mod output;
@@ -26,6 +28,7 @@ pub mod exit {
     pub const OK: u8 = 0;
     pub const NOTHING_FOUND: u8 = 1;
     pub const FAILURE: u8 = 2;
+    /// An import finished with rejects, or `check` found a problem.
     pub const REJECTED: u8 = 3;
     pub const LOCKED: u8 = 4;
 }
@@ -58,6 +61,7 @@ enum Command {
     Show(show::ShowArgs),
     Stats(stats::StatsArgs),
     Reindex(reindex::ReindexArgs),
+    Check(check::CheckArgs),
     Completions(completions::CompletionsArgs),
 }
 
@@ -71,6 +75,7 @@ pub fn main() -> ExitCode {
         Command::Show(args) => show::run(&index, args),
         Command::Stats(args) => stats::run(&index, args),
         Command::Reindex(args) => reindex::run(&index, args),
+        Command::Check(args) => check::run(&index, args),
         Command::Completions(args) => completions::run(args),
     };
     match outcome {

@@ -16,7 +16,8 @@ use serde::{Deserialize, Serialize};
 use tantivy::Index;
 
 pub use query::{
-    FacetCount, Hit, IndexReader, QueryError, SearchRequest, SearchResults, Snippet, Sort, Stats, StoredRecord,
+    CheckReport, FacetCount, Hit, IndexReader, QueryError, SearchRequest, SearchResults, Snippet, Sort, Stats,
+    StoredRecord,
 };
 pub use schema::{FACETS, Fields, SCHEMA_VERSION};
 pub use writer::{Writer, WriterOptions};

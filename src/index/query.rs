@@ -138,6 +138,24 @@ pub struct Stats {
     pub path: PathBuf,
 }
 
+/// What `acadex check` found.
+#[derive(Debug, Serialize)]
+pub struct CheckReport {
+    pub ok: bool,
+    /// Live documents as tantivy counts them.
+    pub records: u64,
+    /// Live documents found by walking the segments; must equal `records`.
+    pub stored_records: u64,
+    pub unreadable_records: u64,
+    pub duplicate_ids: u64,
+    /// Index files whose checksum does not match their content.
+    pub corrupted_files: Vec<String>,
+    pub schema_version: u32,
+    /// The payload of the last commit: where the last import had got to.
+    pub last_commit: Option<serde_json::Value>,
+    pub path: PathBuf,
+}
+
 /// A read-only view of the index at its last commit.
 pub struct IndexReader {
     dir: PathBuf,
@@ -406,6 +424,42 @@ impl IndexReader {
             namespaces: stored_text(&doc, self.fields.original_namespaces).unwrap_or_default().to_string(),
         };
         Ok(Some(StoredRecord { record, original }))
+    }
+
+    /// Verifies the index like Lucene's CheckIndex: file checksums, that every stored record
+    /// reads back, that ids are unique, and that counts agree.
+    pub fn check(&self) -> Result<CheckReport, IndexError> {
+        let corrupted = self.index.validate_checksum().map_err(tantivy_error(&self.dir))?;
+        let mut ids = std::collections::HashSet::new();
+        let (mut unreadable, mut duplicates, mut stored) = (0u64, 0u64, 0u64);
+        for (ordinal, segment) in self.searcher.segment_readers().iter().enumerate() {
+            for doc_id in segment.doc_ids_alive() {
+                stored += 1;
+                match self.record_at(DocAddress::new(ordinal as u32, doc_id)) {
+                    Ok(record) => {
+                        if !ids.insert(record.id.to_lowercase()) {
+                            duplicates += 1;
+                        }
+                    }
+                    Err(_) => unreadable += 1,
+                }
+            }
+        }
+        let metas = self.index.load_metas().map_err(tantivy_error(&self.dir))?;
+        let records = self.searcher.num_docs();
+        let mut corrupted_files: Vec<String> = corrupted.iter().map(|p| p.display().to_string()).collect();
+        corrupted_files.sort();
+        Ok(CheckReport {
+            ok: corrupted_files.is_empty() && unreadable == 0 && duplicates == 0 && stored == records,
+            records,
+            stored_records: stored,
+            unreadable_records: unreadable,
+            duplicate_ids: duplicates,
+            corrupted_files,
+            schema_version: SCHEMA_VERSION,
+            last_commit: metas.payload.as_deref().and_then(|p| serde_json::from_str(p).ok()),
+            path: self.dir.clone(),
+        })
     }
 
     pub fn stats(&self) -> Result<Stats, IndexError> {
