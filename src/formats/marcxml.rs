@@ -146,7 +146,8 @@ pub(crate) fn read_marc<R: BufRead>(
 /// The tag and indicators of a field, read in one pass over its attributes.
 fn field_attributes(start: &BytesStart<'_>, element: &str) -> Result<(String, char, char), String> {
     let (mut tag, mut ind1, mut ind2) = (None, ' ', ' ');
-    for attribute in start.attributes() {
+    // Without the duplicate check, which is quadratic in the number of attributes.
+    for attribute in start.attributes().with_checks(false) {
         let attribute = attribute.map_err(|e| format!("bad attribute in <{element}>: {e}"))?;
         let first_char = || attribute.value.chars().next().unwrap_or(' ');
         match attribute.key.local_name().as_ref() {
@@ -204,7 +205,8 @@ fn read_datafield<R: BufRead>(
 
 fn subfield_code(start: &BytesStart<'_>, tag: &str) -> Result<char, String> {
     let mut code = None;
-    for attribute in start.attributes() {
+    // Without the duplicate check, which is quadratic in the number of attributes.
+    for attribute in start.attributes().with_checks(false) {
         let attribute = attribute.map_err(|e| format!("bad attribute in a subfield of datafield {tag}: {e}"))?;
         if attribute.key.local_name().as_ref() == "code" {
             code = Some(attribute.value);

@@ -30,17 +30,21 @@ pub struct Tape<R> {
     line: u64,
     bytes: Vec<u8>,
     overflowed: bool,
+    /// Bytes consumed since the last restart, recorded or not: past twice the record cap the
+    /// input is refused, because quick-xml would otherwise buffer a single huge text node whole.
+    since_restart: usize,
 }
 
 impl<R: BufRead> Tape<R> {
     pub fn new(inner: R) -> Self {
-        Tape { inner, offset: 0, line: 1, bytes: Vec::new(), overflowed: false }
+        Tape { inner, offset: 0, line: 1, bytes: Vec::new(), overflowed: false, since_restart: 0 }
     }
 
     /// Forgets what was recorded and starts recording afresh from the next byte.
     pub fn restart(&mut self) {
         self.bytes.clear();
         self.overflowed = false;
+        self.since_restart = 0;
     }
 
     /// The bytes consumed since the last restart.
@@ -69,6 +73,7 @@ impl<R: BufRead> Tape<R> {
     /// Reads the rest of the input (up to `limit` bytes) onto the tape, for a reject that has
     /// to carry everything from a fatal error onwards.
     pub fn record_rest(&mut self, limit: usize) -> bool {
+        self.since_restart = 0;
         let mut rest = Vec::new();
         let mut truncated = false;
         if let Ok(n) = self.by_ref().take(limit as u64).read_to_end(&mut rest) {
@@ -90,6 +95,10 @@ impl<R: BufRead> Read for Tape<R> {
 
 impl<R: BufRead> BufRead for Tape<R> {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.since_restart > 2 * MAX_RECORD_BYTES {
+            let message = format!("a record or text larger than {} MiB", MAX_RECORD_BYTES >> 20);
+            return Err(io::Error::new(io::ErrorKind::InvalidData, message));
+        }
         self.inner.fill_buf()
     }
 
@@ -106,6 +115,7 @@ impl<R: BufRead> BufRead for Tape<R> {
             }
         }
         self.offset += amount as u64;
+        self.since_restart += amount;
         self.inner.consume(amount);
     }
 }
@@ -207,7 +217,7 @@ pub fn local_name(element: &BytesStart<'_>) -> String {
 
 /// The unescaped value of an attribute (by local name), if present and well-formed.
 pub fn attribute(element: &BytesStart<'_>, name: &str) -> Result<Option<String>, String> {
-    for attr in element.attributes() {
+    for attr in element.attributes().with_checks(false) {
         let attr = attr.map_err(|e| format!("bad attribute in <{}>: {e}", local_name(element)))?;
         if attr.key.local_name().as_ref() == name {
             let value = attr
@@ -224,6 +234,7 @@ pub fn attribute(element: &BytesStart<'_>, name: &str) -> Result<Option<String>,
 pub fn namespace_declarations(element: &BytesStart<'_>) -> Vec<(String, String)> {
     element
         .attributes()
+        .with_checks(false)
         .flatten()
         .filter(|a| a.key.as_ref() == "xmlns" || a.key.as_ref().starts_with("xmlns:"))
         .map(|a| (a.key.as_ref().to_string(), a.value.to_string()))

@@ -1,0 +1,176 @@
+//! Hostile and broken input, through the built binary: no panic, no hang, no entity expansion,
+//! nothing fetched, bounded memory, the documented exit code, an error naming file and line.
+
+mod util;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use util::{acadex, all_ids, fixture, import, search};
+
+const HEADER: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+
+/// A real record (Chabon's Summerland) with its control number replaced.
+fn real_record(number: usize) -> String {
+    let source = std::fs::read_to_string(fixture("valid/marcxml/marc4j_chabon.xml")).expect("fixture");
+    let start = source.rfind("<record>").expect("second record");
+    let end = source.rfind("</record>").expect("end") + "</record>".len();
+    source[start..end].replace("12883376", &format!("hostile{number:05}"))
+}
+
+fn write(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).expect("write");
+    path
+}
+
+/// Imports a file with a time bound and returns the report and exit code.
+fn import_within(index: &Path, file: &Path, limit: Duration) -> (serde_json::Value, i32) {
+    let started = Instant::now();
+    let outcome = import(index, &[file.to_path_buf()]);
+    assert!(started.elapsed() < limit, "{} took {:?}", file.display(), started.elapsed());
+    outcome
+}
+
+fn first_reason(report: &serde_json::Value) -> String {
+    report["errors"][0]["reason"].as_str().unwrap_or_default().to_string()
+}
+
+#[test]
+fn billion_laughs_is_harmless() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let mut doctype = String::from("<!DOCTYPE collection [<!ENTITY lol \"lol\">");
+    for level in 1..10 {
+        let previous = if level == 1 { "lol".to_string() } else { format!("lol{}", level - 1) };
+        doctype.push_str(&format!("<!ENTITY lol{level} \"{}\">", format!("&{previous};").repeat(10)));
+    }
+    doctype.push_str("]>");
+    let bomb = real_record(1).replace("Summerland", "&lol9;");
+    let file = write(
+        work.path(),
+        "laughs.xml",
+        format!(
+            "{HEADER}{doctype}<collection xmlns=\"http://www.loc.gov/MARC21/slim\">{bomb}{}</collection>",
+            real_record(2)
+        ),
+    );
+    let (report, code) = import_within(work.path(), &file, Duration::from_secs(10));
+    assert_eq!((code, report["indexed"].as_u64(), report["rejected"].as_u64()), (3, Some(1), Some(1)), "{report}");
+    assert!(first_reason(&report).contains("undefined entity &lol9;"), "{report}");
+    assert_eq!(report["errors"][0]["record"], 1);
+}
+
+#[test]
+fn external_entities_are_never_fetched() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listen on loopback");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let port = listener.local_addr().expect("address").port();
+    let secret = write(work.path(), "secret.txt", "TOPSECRETWORD");
+    let doctype = format!(
+        "<!DOCTYPE collection [<!ENTITY file SYSTEM \"file://{}\"><!ENTITY web SYSTEM \"http://127.0.0.1:{port}/x\">]>",
+        secret.display()
+    );
+    let records = [real_record(1).replace("Summerland", "&file;"), real_record(2).replace("Summerland", "&web;")];
+    let file = write(
+        work.path(),
+        "xxe.xml",
+        format!(
+            "{HEADER}{doctype}<collection xmlns=\"http://www.loc.gov/MARC21/slim\">{}</collection>",
+            records.concat()
+        ),
+    );
+    let index = work.path().join("index");
+    let (report, code) = import_within(&index, &file, Duration::from_secs(10));
+    assert_eq!((code, report["rejected"].as_u64()), (3, Some(2)), "{report}");
+    assert!(listener.accept().is_err(), "nothing connected to the local port");
+    let (results, code) = search(&index, "TOPSECRETWORD", &[]);
+    assert_eq!((code, results["total"].as_u64()), (1, Some(0)));
+}
+
+#[test]
+fn deep_nesting_wide_tags_and_huge_text_are_refused_in_bounded_time() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let index = work.path().join("index");
+
+    let deep = format!("{HEADER}<collection>{}{}</collection>", "<a>".repeat(100_000), "</a>".repeat(100_000));
+    let (report, code) = import_within(&index, &write(work.path(), "deep.xml", deep), Duration::from_secs(10));
+    assert_eq!(code, 3);
+    assert!(first_reason(&report).contains("nested deeper than 256"), "{report}");
+
+    let attributes: String = (0..100_000).map(|n| format!(" a{n}=\"x\"")).collect();
+    let wide = real_record(3).replacen("<datafield tag=\"245\"", &format!("<datafield{attributes} tag=\"245\""), 1);
+    let wide = format!("{HEADER}<collection xmlns=\"http://www.loc.gov/MARC21/slim\">{wide}</collection>");
+    let (report, code) = import_within(&index, &write(work.path(), "wide.xml", wide), Duration::from_secs(20));
+    assert_eq!((code, report["indexed"].as_u64()), (0, Some(1)), "100,000 attributes cost linear time: {report}");
+
+    let huge = real_record(4).replace("Summerland", &"x".repeat(150 << 20));
+    let huge =
+        format!("{HEADER}<collection xmlns=\"http://www.loc.gov/MARC21/slim\">{}{huge}</collection>", real_record(5));
+    let (report, code) = import_within(&index, &write(work.path(), "huge.xml", huge), Duration::from_secs(30));
+    assert_eq!((code, report["indexed"].as_u64()), (3, Some(1)), "{report}");
+    assert!(first_reason(&report).contains("larger than 64 MiB"), "{report}");
+}
+
+#[test]
+fn wrong_encodings_are_refused_clearly() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let index = work.path().join("index");
+    let gbk = format!(
+        "<?xml version=\"1.0\" encoding=\"GBK\"?><collection xmlns=\"http://www.loc.gov/MARC21/slim\">{}</collection>",
+        real_record(1)
+    );
+    let (report, code) = import_within(&index, &write(work.path(), "gbk.xml", gbk), Duration::from_secs(10));
+    assert_eq!((code, report["indexed"].as_u64()), (3, Some(0)));
+    assert!(first_reason(&report).contains("declares encoding GBK"), "{report}");
+
+    // Latin-1 bytes in a file that says UTF-8: the record before them is kept.
+    let mut latin1 =
+        format!("{HEADER}<collection xmlns=\"http://www.loc.gov/MARC21/slim\">\n{}\n", real_record(1)).into_bytes();
+    let second_record_line = latin1.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+    latin1.extend_from_slice(real_record(2).replace("Summerland", "Sommerl\u{e4}nd").as_bytes());
+    let at = latin1.windows(2).position(|w| w == "ä".as_bytes()).expect("ä");
+    latin1.splice(at..at + 2, [0xE4]);
+    latin1.extend_from_slice(b"</collection>");
+    let (report, code) = import_within(&index, &write(work.path(), "latin1.xml", latin1), Duration::from_secs(10));
+    assert_eq!((code, report["indexed"].as_u64()), (3, Some(1)), "{report}");
+    assert!(first_reason(&report).contains("invalid UTF-8"), "{report}");
+    assert_eq!(report["errors"][0]["line"].as_u64(), Some(second_record_line), "the bad record's line");
+
+    let utf16: Vec<u8> =
+        format!("<collection>{}</collection>", real_record(3)).encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let (report, code) = import_within(&index, &write(work.path(), "utf16-no-bom.xml", utf16), Duration::from_secs(10));
+    assert_eq!(code, 3);
+    assert!(first_reason(&report).contains("UTF-16"), "{report}");
+
+    let nul = format!(
+        "{HEADER}<collection xmlns=\"http://www.loc.gov/MARC21/slim\">{}</collection>",
+        real_record(4).replace("Summerland", "Summer\0land")
+    );
+    let (_, code) = import_within(&index, &write(work.path(), "nul.xml", nul), Duration::from_secs(10));
+    assert!(code == 0 || code == 3, "NUL bytes give a documented exit code, got {code}");
+}
+
+#[test]
+fn a_thousand_records_with_ten_bad_ones_index_exactly_990() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let mut body = String::new();
+    for n in 0..1000 {
+        let record = real_record(n);
+        body.push_str(&if n % 100 == 7 { record.replacen("<subfield code=\"a\">", "<subfield>", 1) } else { record });
+        body.push('\n');
+    }
+    let file = write(
+        work.path(),
+        "thousand.xml",
+        format!("{HEADER}<collection xmlns=\"http://www.loc.gov/MARC21/slim\">\n{body}</collection>"),
+    );
+    let index = work.path().join("index");
+    let (report, code) = import_within(&index, &file, Duration::from_secs(60));
+    assert_eq!((code, report["indexed"].as_u64(), report["rejected"].as_u64()), (3, Some(990), Some(10)));
+    let records: Vec<u64> =
+        report["errors"].as_array().expect("errors").iter().map(|e| e["record"].as_u64().expect("n")).collect();
+    assert_eq!(records, (0..10).map(|k| k * 100 + 8).collect::<Vec<u64>>());
+    assert_eq!(all_ids(&index).len(), 990);
+    acadex(&index).arg("check").assert().code(0);
+}
