@@ -151,8 +151,11 @@ impl Progress {
             ProgressBar::hidden()
         } else {
             let bar = ProgressBar::new_spinner();
-            let style = ProgressStyle::with_template("{spinner} {pos} records read ({per_sec}), {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner());
+            let style = ProgressStyle::with_template("{spinner} {human_pos} records read ({rate}), {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner())
+                .with_key("rate", |state: &indicatif::ProgressState, out: &mut dyn std::fmt::Write| {
+                    let _ = write!(out, "{:.0} records/s", state.per_sec());
+                });
             bar.set_style(style);
             bar.enable_steady_tick(Duration::from_millis(120));
             bar
