@@ -6,6 +6,8 @@
 #   bench/run.sh --size 1000000    # the big run
 #   bench/run.sh --quick           # 20,000 records, fewer repetitions: a smoke run
 #   bench/run.sh --no-peers        # acadex only
+#   bench/run.sh --rev HEAD        # benchmark a commit (git archive into bench/.work/src-REV),
+#                                  # not the working tree, e.g. while src/ is being edited
 #
 # Needs: cargo, python3. Optional: /usr/bin/time (Debian package `time`; otherwise peak RSS
 # comes from getrusage), network access to crates.io (tantivy-cli) and PyPI (pymarc).
@@ -15,13 +17,16 @@ set -euo pipefail
 SIZE=""
 QUICK=0
 PEERS=1
+REV=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --size) SIZE="${2:?--size needs a number}"; shift 2 ;;
         --size=*) SIZE="${1#--size=}"; shift ;;
         --quick) QUICK=1; shift ;;
         --no-peers) PEERS=0; shift ;;
-        -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --rev) REV="${2:?--rev needs a commit}"; shift 2 ;;
+        --rev=*) REV="${1#--rev=}"; shift ;;
+        -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -40,10 +45,26 @@ STARTED=$(date +%s)
 step() { echo "[run.sh $(( $(date +%s) - STARTED ))s] $*" >&2; }
 
 # --- build ------------------------------------------------------------------------------------
+SRC="$ROOT"
+if [ -n "$REV" ]; then
+    COMMIT="$(git -C "$ROOT" rev-parse --short "$REV^{commit}")"
+    SRC="$WORK/src-$COMMIT"
+    step "exporting $REV ($COMMIT) into bench/.work/src-$COMMIT"
+    rm -rf "$SRC" && mkdir -p "$SRC"
+    git -C "$ROOT" archive "$COMMIT" | tar -x -C "$SRC"
+    # The benchmark's own example always comes from this working tree, like the scripts.
+    mkdir -p "$SRC/examples"
+    cp "$ROOT/examples/bench_search.rs" "$SRC/examples/"
+    LABEL="$COMMIT (git archive of $REV)"
+else
+    LABEL="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+    if [ -n "$(git -C "$ROOT" status --porcelain -- src Cargo.toml Cargo.lock 2>/dev/null)" ]; then
+        LABEL="$LABEL + uncommitted changes in src/"
+    fi
+fi
 step "cargo build --release (acadex) and the bench_search example"
-cargo build --release --quiet
-cargo build --release --quiet --example bench_search
-TARGET_DIR="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
+(cd "$SRC" && cargo build --release --quiet && cargo build --release --quiet --example bench_search)
+TARGET_DIR="$(cd "$SRC" && cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
 ACADEX="$TARGET_DIR/release/acadex"
 BENCH_SEARCH="$TARGET_DIR/release/examples/bench_search"
 [ -x "$ACADEX" ] && [ -x "$BENCH_SEARCH" ] || { echo "run.sh: build products not found under $TARGET_DIR" >&2; exit 2; }
@@ -108,7 +129,7 @@ fi
 
 # --- measure ----------------------------------------------------------------------------------
 step "measuring"
-ARGS=(--size "$SIZE" --acadex "$ACADEX" --bench-search "$BENCH_SEARCH" --out "$HERE/results-$SIZE.md")
+ARGS=(--size "$SIZE" --acadex "$ACADEX" --bench-search "$BENCH_SEARCH" --out "$HERE/results-$SIZE.md" --label "$LABEL")
 [ -n "$TANTIVY" ] && ARGS+=(--tantivy "$TANTIVY")
 [ -n "$PYMARC_LIB" ] && ARGS+=(--pymarc-lib "$PYMARC_LIB")
 [ "$QUICK" = 1 ] && ARGS+=(--quick)

@@ -33,7 +33,7 @@ const QUERIES: [(&str, &str); 14] = [
     ("chinese", "中国文化"),
     ("or", "panda OR bamboo"),
     ("or", "history OR education OR ecology"),
-    ("all", ""),
+    ("match-all", ""),
 ];
 
 const FACETS: [&str; 4] = ["type", "year", "language", "subject"];
