@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs every fuzz target for N minutes each (default 5): fuzz/run.sh [MINUTES]
+# Needs cargo-fuzz (cargo install cargo-fuzz). The machine's stable toolchain is told to accept
+# the nightly flags cargo-fuzz passes (RUSTC_BOOTSTRAP=1). Crashes land in
+# fuzz/artifacts/TARGET/; copy each into fixtures/malformed/ with a regression test.
+set -euo pipefail
+cd "$(dirname "$0")"
+minutes=${1:-5}
+mkdir -p corpus/xml_records
+# Seed the XML target with the real fixtures.
+find ../fixtures -name '*.xml' -size -200k -exec cp {} corpus/xml_records/ \;
+for target in xml_records text_analysis; do
+  echo "== $target: $minutes min"
+  RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" -- -max_total_time=$((minutes * 60)) -rss_limit_mb=2048 -timeout=10 \
+    2>&1 | grep -E '^(#[0-9]+.*(DONE|pulse)|==|SUMMARY|Done)' || true
+done
