@@ -155,3 +155,49 @@ fn check_finds_a_corrupted_index_file() {
     let name = store.file_name().expect("name").to_string_lossy().to_string();
     assert!(report["corrupted_files"].to_string().contains(&name), "{report}");
 }
+
+/// Mounts a tiny tmpfs (this needs root, as CI and the developers' machines have); `None`
+/// where mounting is not allowed, which the test reports.
+struct TinyDisk(std::path::PathBuf);
+
+impl TinyDisk {
+    fn mount(dir: &std::path::Path) -> Option<TinyDisk> {
+        let point = dir.join("tiny");
+        std::fs::create_dir_all(&point).expect("mount point");
+        let status = Command::new("mount").args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"]).arg(&point).status().ok()?;
+        status.success().then_some(TinyDisk(point))
+    }
+}
+
+impl Drop for TinyDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_stops_the_import_with_a_clear_error_and_the_index_keeps_its_last_commit() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let Some(disk) = TinyDisk::mount(work.path()) else {
+        eprintln!("cannot mount a tmpfs here (not root?): the disk-full case is not exercised");
+        return;
+    };
+    let index = disk.0.join("index");
+    let (_, code) = util::import(&index, &[fixture("valid/oai_marc/vufindharvest_marc.xml")]);
+    assert_eq!(code, 0);
+    let file = large_marcxml(work.path(), 12_000);
+    let output = acadex(&index).args(["import", "--commit-every", "1000"]).arg(&file).output().expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("No space left on device") || stderr.contains("is the disk full"), "{stderr}");
+    assert!(stderr.contains("hint: the index still holds everything reported committed"), "{stderr}");
+    let committed: u64 = stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("committed ").and_then(|l| l.split(' ').next()))
+        .filter_map(|n| n.parse().ok())
+        .max()
+        .unwrap_or(0);
+    assert!(record_count(&index) >= 100 + committed);
+    let (check, code) = util::json_of(acadex(&index).args(["check", "--json"]));
+    assert_eq!((code, &check["ok"]), (0, &serde_json::Value::Bool(true)), "{check}");
+}

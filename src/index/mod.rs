@@ -55,6 +55,11 @@ impl IndexError {
             ),
             IndexError::SchemaVersion { .. } => Some("rebuild it from its stored records: acadex reindex".into()),
             IndexError::Query(error) => error.hint(),
+            IndexError::Tantivy { .. } | IndexError::Io { .. } => Some(
+                "the index still holds everything reported committed (acadex check verifies it); \
+                 fix the cause (disk space, permissions) and run the import again"
+                    .into(),
+            ),
             _ => None,
         }
     }

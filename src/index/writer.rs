@@ -83,7 +83,17 @@ impl Writer {
         let record = &imported.record;
         self.writer.delete_term(Term::from_field_text(self.fields.id, &record.id.to_lowercase()));
         let doc = document::build(&self.fields, record, &imported.original);
-        self.writer.add_document(doc).map_err(tantivy_error(&self.dir))?;
+        self.writer.add_document(doc).map_err(|error| match error {
+            // The indexing thread died, and tantivy only says so; its cause is almost always
+            // the disk (full, or not writable), which the user can act on.
+            TantivyError::ErrorInThread(_) => IndexError::Io {
+                context: format!("indexing into {} failed", self.dir.display()),
+                source: std::io::Error::other(
+                    "tantivy's indexing thread stopped on an I/O error: is the disk full or not writable?",
+                ),
+            },
+            other => tantivy_error(&self.dir)(other),
+        })?;
         Ok(())
     }
 
