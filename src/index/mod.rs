@@ -60,7 +60,6 @@ impl IndexError {
                  fix the cause (disk space, permissions) and run the import again"
                     .into(),
             ),
-            _ => None,
         }
     }
 }
