@@ -87,7 +87,28 @@ pub fn run(plan: &ImportPlan, writer: &mut Writer, observer: &mut dyn Observer) 
                 continue;
             }
         };
-        for item in records {
+        let mut records = records;
+        loop {
+            // A bug in a reader must not take the batch down: a panic ends this file, reported
+            // like any other error, and the import goes on with the next file.
+            let next = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| records.next()));
+            let item = match next {
+                Ok(Some(item)) => item,
+                Ok(None) => break,
+                Err(panic) => {
+                    let message = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_default();
+                    let reason = format!(
+                        "internal error in acadex's reader ({message}); the rest of this file was not read \
+                         - please report it with this file"
+                    );
+                    note_error(&mut report, &mut rejects, observer, &file_error(&label, reason))?;
+                    break;
+                }
+            };
             match item {
                 Ok(Item::Record(imported)) => {
                     writer.upsert(&imported)?;
