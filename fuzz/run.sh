@@ -9,7 +9,7 @@ minutes=${1:-5}
 mkdir -p corpus/xml_records
 # Seed the XML target with the real fixtures.
 find ../fixtures -name '*.xml' -size -200k -exec cp {} corpus/xml_records/ \;
-for target in xml_records text_analysis; do
+for target in xml_records text_analysis query; do
   echo "== $target: $minutes min"
   RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" -- -max_total_time=$((minutes * 60)) -rss_limit_mb=2048 -timeout=10 \
     2>&1 | grep -E '^(#[0-9]+.*(DONE|pulse)|==|SUMMARY|Done)' || true

@@ -64,6 +64,8 @@ pub(crate) fn read_elements<R: BufRead>(
                 };
                 if matches!(event, Event::Start(_)) {
                     open.push(element);
+                } else if carries_meaning_when_empty(&element) {
+                    elements.push(element);
                     if open.len() > MAX_DEPTH {
                         return Err(XmlFault::at(reader, format!("elements nested deeper than {MAX_DEPTH}")));
                     }
@@ -71,7 +73,7 @@ pub(crate) fn read_elements<R: BufRead>(
             }
             Event::End(_) => match open.pop() {
                 Some(element) => {
-                    if !element.text.trim().is_empty() {
+                    if !element.text.trim().is_empty() || carries_meaning_when_empty(&element) {
                         elements.push(element);
                     }
                 }
@@ -88,6 +90,11 @@ pub(crate) fn read_elements<R: BufRead>(
         }
     }
     Ok(problem.map_or(Ok(elements), Err))
+}
+
+/// DataCite's `<resourceType resourceTypeGeneral="Dataset"/>` says everything in its attribute.
+fn carries_meaning_when_empty(element: &Element) -> bool {
+    element.name == "resourceType" && element.kind.is_some()
 }
 
 /// Maps DC elements (and their aliases in other formats) onto the model.
@@ -256,6 +263,16 @@ mod tests {
         assert_eq!(record.item_type, ItemType::PaperConference);
         assert_eq!(record.identifier(IdScheme::Doi), Some("10.1000/xyz"));
         assert_eq!(record.languages, vec!["eng"]);
+    }
+
+    #[test]
+    fn datacite_general_resource_types_give_the_type() {
+        let element =
+            Element { name: "resourceType".into(), kind: Some("JournalArticle".into()), ..Element::default() };
+        assert!(carries_meaning_when_empty(&element));
+        assert_eq!(to_record(&[element], Source::default()).item_type, ItemType::ArticleJournal);
+        let dataset = Element { name: "resourceType".into(), kind: Some("Dataset".into()), ..Element::default() };
+        assert_eq!(to_record(&[dataset], Source::default()).item_type, ItemType::Dataset);
     }
 
     #[test]

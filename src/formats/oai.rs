@@ -10,7 +10,7 @@ use quick_xml::name::ResolveResult;
 
 use super::xml::{self, MARC_NS, OAI_DC_NS, XmlFault, XmlReader};
 use super::{ParseResult, Parsed, RecordContext, dublin_core, marcxml};
-use crate::model::{IdScheme, Record, oai_key, stable_id};
+use crate::model::{IdScheme, ItemType, Record, oai_key, stable_id};
 
 #[derive(Default)]
 struct Header {
@@ -117,8 +117,16 @@ fn read_metadata<R: BufRead>(
                 } else {
                     let format =
                         if xml::in_namespace(&resolved, Some(OAI_DC_NS)) { "oai_dc".to_string() } else { local };
-                    dublin_core::read_elements(reader, buf)?
-                        .map(|elements| dublin_core::to_record(&elements, context.source(format!("oai-pmh+{format}"))))
+                    let names_an_article = format.to_lowercase().contains("article");
+                    dublin_core::read_elements(reader, buf)?.map(|elements| {
+                        let mut record = dublin_core::to_record(&elements, context.source(format!("oai-pmh+{format}")));
+                        // A format whose root names what it holds (DOAJ's `doajArticle`) types
+                        // records that carry no type of their own.
+                        if names_an_article && record.item_type == ItemType::Document {
+                            record.item_type = ItemType::ArticleJournal;
+                        }
+                        record
+                    })
                 });
             }
             Event::Start(_) => xml::skip_element(reader, buf)?,
