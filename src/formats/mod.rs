@@ -39,8 +39,6 @@ pub enum Format {
 }
 
 impl Format {
-    pub const ALL: [Format; 3] = [Format::Marcxml, Format::OaiDc, Format::OaiPmh];
-
     pub fn name(self) -> &'static str {
         match self {
             Format::Marcxml => "marcxml",

@@ -48,6 +48,7 @@ impl<R: BufRead> Tape<R> {
     }
 
     /// The bytes consumed since the last restart.
+    #[cfg(test)]
     pub fn recorded(&self) -> &[u8] {
         &self.bytes
     }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use tantivy::directory::error::LockError;
-use tantivy::{Index, IndexWriter, TantivyError, Term};
+use tantivy::{IndexWriter, TantivyError, Term};
 
 use super::{Fields, IndexError, WRITER_LOCK, document, open_or_create, tantivy_error};
 use crate::formats::Imported;
@@ -41,7 +41,6 @@ impl Default for WriterOptions {
 
 pub struct Writer {
     dir: PathBuf,
-    index: Index,
     writer: IndexWriter,
     fields: Fields,
 }
@@ -71,11 +70,7 @@ impl Writer {
         let mut merge_policy = tantivy::indexer::LogMergePolicy::default();
         merge_policy.set_max_docs_before_merge(MAX_DOCS_BEFORE_MERGE);
         writer.set_merge_policy(Box::new(merge_policy));
-        Ok(Writer { dir: dir.to_path_buf(), index, writer, fields })
-    }
-
-    pub fn index(&self) -> &Index {
-        &self.index
+        Ok(Writer { dir: dir.to_path_buf(), writer, fields })
     }
 
     /// Adds a record, replacing any record with the same id (committed or in this batch).
@@ -100,12 +95,6 @@ impl Writer {
     /// Deletes every record that has `key` among its identity keys.
     pub fn delete(&mut self, key: &str) {
         self.writer.delete_term(Term::from_field_text(self.fields.keys, &key.to_lowercase()));
-    }
-
-    /// Deletes every record; `reindex` starts from an empty index.
-    pub fn delete_all(&mut self) -> Result<(), IndexError> {
-        self.writer.delete_all_documents().map_err(tantivy_error(&self.dir))?;
-        Ok(())
     }
 
     /// Makes everything added so far durable, with `payload` stored in the same commit.
