@@ -25,6 +25,11 @@ fn spawn_import(index: &std::path::Path, file: &std::path::Path, extra: &[&str])
         .expect("spawn acadex")
 }
 
+/// The count of a `committed N records` line, the import's durability report.
+fn committed_count(line: &str) -> Option<u64> {
+    line.strip_prefix("committed ")?.split(' ').next()?.parse().ok()
+}
+
 /// Reads `committed N records` lines until `commits` have been reported; returns the last N.
 fn wait_for_commits(child: &mut Child, commits: usize) -> u64 {
     let stderr = child.stderr.take().expect("stderr piped");
@@ -33,8 +38,8 @@ fn wait_for_commits(child: &mut Child, commits: usize) -> u64 {
     let mut last = 0;
     while seen < commits {
         let line = lines.next().expect("import still running").expect("utf-8 line");
-        if let Some(count) = line.strip_prefix("committed ").and_then(|l| l.split(' ').next()) {
-            last = count.parse().expect("a count");
+        if let Some(count) = committed_count(&line) {
+            last = count;
             seen += 1;
         }
     }
@@ -104,8 +109,7 @@ fn searches_during_an_import_see_only_committed_counts() {
         BufReader::new(stderr)
             .lines()
             .map_while(Result::ok)
-            .filter_map(|l| l.strip_prefix("committed ").and_then(|l| l.split(' ').next()).map(str::to_string))
-            .filter_map(|n| n.parse::<u64>().ok())
+            .filter_map(|l| committed_count(&l))
             .collect::<BTreeSet<u64>>()
     });
     let mut seen = Vec::new();
@@ -191,12 +195,7 @@ fn a_full_disk_stops_the_import_with_a_clear_error_and_the_index_keeps_its_last_
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("No space left on device") || stderr.contains("is the disk full"), "{stderr}");
     assert!(stderr.contains("hint: the index still holds everything reported committed"), "{stderr}");
-    let committed: u64 = stderr
-        .lines()
-        .filter_map(|l| l.strip_prefix("committed ").and_then(|l| l.split(' ').next()))
-        .filter_map(|n| n.parse().ok())
-        .max()
-        .unwrap_or(0);
+    let committed: u64 = stderr.lines().filter_map(committed_count).max().unwrap_or(0);
     assert!(record_count(&index) >= 100 + committed);
     let (check, code) = util::json_of(acadex(&index).args(["check", "--json"]));
     assert_eq!((code, &check["ok"]), (0, &serde_json::Value::Bool(true)), "{check}");

@@ -356,7 +356,7 @@ impl<R: BufRead> XmlRecords<R> {
         start: &BytesStart<'_>,
         line: u64,
         byte: u64,
-    ) -> Result<Item, RecordError> {
+    ) -> Option<Result<Item, RecordError>> {
         self.record_number += 1;
         let context = RecordContext { file: self.file.clone(), number: self.record_number, line };
         let buf = &mut self.record_buf;
@@ -366,7 +366,7 @@ impl<R: BufRead> XmlRecords<R> {
             RecordKind::Dc => dublin_core::read_record(&mut self.reader, buf, &context),
         };
         let number = Some(self.record_number);
-        match parsed {
+        Some(match parsed {
             Err(fault) => Err(self.fatal(number, Some(line), fault)),
             Ok(_) if self.reader.get_ref().overflowed() => {
                 let mut error =
@@ -381,16 +381,17 @@ impl<R: BufRead> XmlRecords<R> {
                 Err(error)
             }
             Ok(Ok(Parsed::Delete(key))) => Ok(Item::Delete { key }),
+            // An OAI header without metadata is not a record: it takes no record number.
             Ok(Ok(Parsed::Nothing)) => {
                 self.record_number -= 1;
-                Ok(Item::Delete { key: String::new() })
+                return None;
             }
             Ok(Ok(Parsed::Record(record))) => {
                 let original =
                     Original { xml: self.reader.get_mut().take_recorded(), namespaces: self.scoped_namespaces() };
                 Ok(Item::Record(Box::new(Imported { record: *record, original })))
             }
-        }
+        })
     }
 }
 
@@ -445,8 +446,8 @@ impl<R: BufRead> Iterator for XmlRecords<R> {
                         let item = self.read_record(kind, &start, line, byte);
                         self.namespaces.pop();
                         match item {
-                            Ok(Item::Delete { key }) if key.is_empty() => continue,
-                            item => return Some(item),
+                            Some(item) => return Some(item),
+                            None => continue,
                         }
                     }
                     self.depth += 1;
