@@ -174,3 +174,75 @@ fn a_thousand_records_with_ten_bad_ones_index_exactly_990() {
     assert_eq!(all_ids(&index).len(), 990);
     acadex(&index).arg("check").assert().code(0);
 }
+
+/// The CDATA pieces of a rejects file: the verbatim bytes of records that were not well-formed.
+fn rejected_pieces(report: &serde_json::Value) -> Vec<String> {
+    let rejects = std::fs::read_to_string(report["rejects_file"].as_str().expect("a rejects file")).expect("read");
+    let pattern = regex::Regex::new(r"(?s)<!\[CDATA\[(.*?)\]\]></reject>").expect("re");
+    pattern.captures_iter(&rejects).map(|c| c[1].to_string()).collect()
+}
+
+fn error_records(report: &serde_json::Value) -> Vec<u64> {
+    report["errors"].as_array().expect("errors").iter().map(|e| e["record"].as_u64().unwrap_or(0)).collect()
+}
+
+#[test]
+fn broken_xml_inside_a_record_costs_only_that_record() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let mut body = String::new();
+    for n in 0..30 {
+        let record = real_record(n);
+        let damaged = match n {
+            3 => record.replacen("</subfield>", "</subfeld>", 1),
+            10 => record[..record.len() / 2].to_string(),
+            19 => record.replacen("Summerland", "Summer < land", 1),
+            _ => record,
+        };
+        body.push_str(&damaged);
+        body.push('\n');
+    }
+    let text = format!("{HEADER}<collection xmlns=\"http://www.loc.gov/MARC21/slim\">\n{body}</collection>\n");
+    let file = write(work.path(), "damaged.xml", &text);
+    let index = work.path().join("index");
+    let (report, code) = import_within(&index, &file, Duration::from_secs(30));
+    assert_eq!((code, report["indexed"].as_u64(), report["rejected"].as_u64()), (3, Some(27), Some(3)), "{report}");
+    assert_eq!(error_records(&report), vec![4, 11, 20]);
+    let expected: Vec<String> =
+        (0..30).filter(|n| ![3, 10, 19].contains(n)).map(|n| format!("marc:hostile{n:05}")).collect();
+    assert_eq!(all_ids(&index), expected);
+    let pieces = rejected_pieces(&report);
+    assert_eq!(pieces.len(), 3);
+    for piece in &pieces {
+        assert!(piece.starts_with("<record>") && text.contains(piece.as_str()), "verbatim: {piece}");
+    }
+    // A line after the breaks is still reported where it is.
+    let line_of_record_20 = text[..text.find("hostile00019").expect("record 20")].lines().count() as u64;
+    assert!(report["errors"][2]["line"].as_u64().expect("line") <= line_of_record_20);
+}
+
+#[test]
+fn broken_xml_inside_an_oai_pmh_record_costs_only_that_record() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let source = fixture("valid/oai_marc/vufindharvest_marc.xml");
+    let clean_index = work.path().join("clean");
+    let (clean, _) = import(&clean_index, std::slice::from_ref(&source));
+    let text = std::fs::read_to_string(&source).expect("fixture");
+    // Break the 10th OAI record in its header and the 50th inside its MARC record.
+    let starts: Vec<usize> = text.match_indices("<record><header>").map(|(at, _)| at).collect();
+    let mut damaged = text.clone();
+    let inner = starts[49] + text[starts[49]..].find("</subfield>").expect("subfield");
+    damaged.replace_range(inner..inner + "</subfield>".len(), "</subfield");
+    let header = starts[9] + text[starts[9]..].find("</datestamp>").expect("datestamp");
+    damaged.replace_range(header..header + "</datestamp>".len(), "</datestump>");
+    let file = write(work.path(), "damaged-oai.xml", &damaged);
+    let index = work.path().join("index");
+    let (report, code) = import_within(&index, &file, Duration::from_secs(30));
+    assert_eq!(code, 3);
+    assert_eq!(report["rejected"].as_u64(), Some(2), "{report}");
+    assert_eq!(report["indexed"].as_u64().expect("n"), clean["indexed"].as_u64().expect("n") - 2, "{report}");
+    assert_eq!(error_records(&report), vec![10, 50]);
+    assert_eq!(all_ids(&index).len(), all_ids(&clean_index).len() - 2);
+    for piece in rejected_pieces(&report) {
+        assert!(piece.starts_with("<record><header>") && damaged.contains(piece.as_str()), "verbatim: {piece}");
+    }
+}

@@ -213,9 +213,26 @@ pub struct XmlRecords<R: BufRead> {
     unqualified_marc: bool,
     record_number: u64,
     depth: usize,
-    /// Namespace declarations of each open ancestor element.
-    namespaces: Vec<Vec<(String, String)>>,
+    /// The elements open around the current position, outermost first.
+    open: Vec<OpenElement>,
+    /// The name and kind of the last record element seen, which is where the walker picks up
+    /// again after broken XML.
+    last_record: Option<(Vec<u8>, RecordKind)>,
     finished: bool,
+}
+
+/// An open element: its name and namespace declarations, enough to re-open it in a fresh
+/// reader after broken XML, or to read a record cut out of it on its own.
+struct OpenElement {
+    name: Vec<u8>,
+    namespaces: Vec<(String, String)>,
+}
+
+/// Where a broken record began.
+struct BrokenRecord {
+    number: u64,
+    line: u64,
+    byte: u64,
 }
 
 impl<R: BufRead> XmlRecords<R> {
@@ -252,7 +269,8 @@ impl<R: BufRead> XmlRecords<R> {
             unqualified_marc: forced == Some(Format::Marcxml),
             record_number: 0,
             depth: 0,
-            namespaces: Vec::new(),
+            open: Vec::new(),
+            last_record: None,
             finished: false,
         })
     }
@@ -293,7 +311,7 @@ impl<R: BufRead> XmlRecords<R> {
     /// In-scope namespace declarations, innermost winning, as attribute text.
     fn scoped_namespaces(&self) -> String {
         let mut seen: Vec<(&str, &str)> = Vec::new();
-        for (key, value) in self.namespaces.iter().flatten() {
+        for (key, value) in self.open.iter().flat_map(|element| &element.namespaces) {
             match seen.iter_mut().find(|(k, _)| k == key) {
                 Some(entry) => entry.1 = value,
                 None => seen.push((key, value)),
@@ -315,20 +333,13 @@ impl<R: BufRead> XmlRecords<R> {
         }
     }
 
-    /// The XML broke: reject everything from here to the end of the file, as one piece.
-    fn fatal(&mut self, record: Option<u64>, record_start_line: Option<u64>, fault: XmlFault) -> RecordError {
+    /// The XML broke where nothing can say where the next record starts: reject everything from
+    /// here to the end of the file, as one piece.
+    fn fatal(&mut self, fault: XmlFault) -> RecordError {
         self.finished = true;
         let truncated = self.reader.get_mut().record_rest(MAX_RECORD_BYTES);
-        let mut error = self.error(record, fault.line, fault.byte, fault.reason);
-        if let Some(start) = record_start_line {
-            error.line = Some(start);
-            error.reason = format!("{} (at line {}, byte {})", error.reason, fault.line, fault.byte);
-        }
-        if record.is_none() {
-            error.reason.push_str("; the rest of the file was not read");
-        } else {
-            error.reason.push_str("; records after this one in the file were not read");
-        }
+        let mut error = self.error(None, fault.line, fault.byte, fault.reason);
+        error.reason.push_str("; the rest of the file was not read");
         if truncated {
             error.reason.push_str(" (the rejects file holds its first 64 MiB)");
         }
@@ -336,12 +347,98 @@ impl<R: BufRead> XmlRecords<R> {
         error
     }
 
+    /// The XML broke, inside the record `broken` or between records (starting at `line` and
+    /// `byte`, where the tape was last restarted). Everything from there to the start of the
+    /// next record is rejected verbatim as one piece, and the walker carries on from that record
+    /// with a fresh reader, so one damaged record costs only itself.
+    fn recover(&mut self, broken: Option<BrokenRecord>, line: u64, byte: u64, fault: XmlFault) -> RecordError {
+        let Some((name, kind)) = self.last_record.clone() else {
+            return self.fatal(fault);
+        };
+        if self.reader.get_ref().overflowed() {
+            return self.fatal(fault);
+        }
+        let mut piece = self.reader.get_mut().take_recorded();
+        // Records do not nest, so the next record starts at the first start tag of that name
+        // after the broken one's own, even when the break is found later (a truncated record
+        // swallows the next one's start tag as a child and breaks at its end tag).
+        let mut finder = ResyncFinder::new(&name, kind == RecordKind::Oai && broken.is_some(), 1);
+        let mut input =
+            std::mem::replace(&mut self.reader, xml::reader_over(xml::Spliced::empty())).into_inner().into_inner();
+        let mut found = finder.scan(&piece);
+        while found.is_none() && piece.len() < MAX_RECORD_BYTES {
+            let chunk = match input.fill_buf() {
+                Ok(chunk) if !chunk.is_empty() => chunk,
+                _ => break,
+            };
+            let n = chunk.len().min(MAX_RECORD_BYTES - piece.len());
+            piece.extend_from_slice(&chunk[..n]);
+            input.consume(n);
+            found = finder.scan(&piece);
+        }
+        let mut error = match &broken {
+            Some(record) => {
+                let reason = format!("{} (at line {}, byte {})", fault.reason, fault.line, fault.byte);
+                self.error(Some(record.number), record.line, record.byte, reason)
+            }
+            None => self.error(None, fault.line, fault.byte, fault.reason),
+        };
+        let resumed = found.and_then(|at| {
+            let rest = piece.split_off(at);
+            let line = line + piece.iter().filter(|&&b| b == b'\n').count() as u64;
+            let ancestors = self.open.len() - usize::from(broken.is_some());
+            self.resume(input, ancestors, rest, byte + at as u64, line)
+        });
+        if resumed.is_none() {
+            self.finished = true;
+            if piece.len() >= MAX_RECORD_BYTES {
+                error.reason.push_str("; the rest of the file was not read (the rejects file holds its first 64 MiB)");
+            }
+        }
+        error.verbatim = piece;
+        error
+    }
+
+    /// Starts a fresh reader at a record start: `rest` (bytes already read from there on), then
+    /// `input`, behind start tags that re-open the first `ancestors` open elements, which the
+    /// record sits in. The counters then say `byte` and `line` as if the reader had got there.
+    fn resume(
+        &mut self,
+        mut input: xml::Spliced<R>,
+        ancestors: usize,
+        rest: Vec<u8>,
+        byte: u64,
+        line: u64,
+    ) -> Option<()> {
+        let mut front = Vec::with_capacity(rest.len() + 256);
+        for element in &self.open[..ancestors] {
+            front.push(b'<');
+            front.extend_from_slice(&element.name);
+            for (key, value) in &element.namespaces {
+                front.extend_from_slice(format!(" {key}=\"{value}\"").as_bytes());
+            }
+            front.push(b'>');
+        }
+        front.extend_from_slice(&rest);
+        input.put_back(front);
+        self.reader = xml::reader_over(input);
+        for _ in 0..ancestors {
+            match xml::next_event(&mut self.reader, &mut self.buf) {
+                Ok((_, Event::Start(_))) => {}
+                _ => return None,
+            }
+        }
+        let position = self.reader.buffer_position();
+        self.reader.get_mut().reposition(byte, line, position);
+        Some(())
+    }
+
     /// An OAI-PMH `<error>` response: reported, unless it only says there was nothing to send.
     fn oai_error(&mut self, start: &BytesStart<'_>, line: u64, byte: u64) -> Option<Result<Item, RecordError>> {
         let code = xml::attribute(start, "code").ok().flatten().unwrap_or_default();
         let message = match xml::read_element_text(&mut self.reader, &mut self.record_buf) {
             Ok(text) => text.unwrap_or_default(),
-            Err(fault) => return Some(Err(self.fatal(None, None, fault))),
+            Err(fault) => return Some(Err(self.recover(None, line, byte, fault))),
         };
         if code == "noRecordsMatch" {
             return None;
@@ -358,6 +455,7 @@ impl<R: BufRead> XmlRecords<R> {
         byte: u64,
     ) -> Option<Result<Item, RecordError>> {
         self.record_number += 1;
+        self.last_record = Some((start.name().as_ref().as_bytes().to_vec(), kind));
         let context = RecordContext { file: self.file.clone(), number: self.record_number, line };
         let buf = &mut self.record_buf;
         let parsed = match kind {
@@ -367,7 +465,10 @@ impl<R: BufRead> XmlRecords<R> {
         };
         let number = Some(self.record_number);
         Some(match parsed {
-            Err(fault) => Err(self.fatal(number, Some(line), fault)),
+            Err(fault) => {
+                let broken = BrokenRecord { number: self.record_number, line, byte };
+                Err(self.recover(Some(broken), line, byte, fault))
+            }
             Ok(_) if self.reader.get_ref().overflowed() => {
                 let mut error =
                     self.error(number, line, byte, format!("record larger than {} MiB", MAX_RECORD_BYTES >> 20));
@@ -404,7 +505,7 @@ impl<R: BufRead> Iterator for XmlRecords<R> {
             let (line, byte) = (self.reader.get_ref().line(), self.reader.get_ref().offset());
             let (resolved, event) = match xml::next_event(&mut self.reader, &mut self.buf) {
                 Ok(next) => next,
-                Err(fault) => return Some(Err(self.fatal(None, None, fault))),
+                Err(fault) => return Some(Err(self.recover(None, line, byte, fault))),
             };
             match event {
                 Event::Decl(decl) => {
@@ -416,7 +517,7 @@ impl<R: BufRead> Iterator for XmlRecords<R> {
                         "the file declares encoding {encoding}; acadex reads UTF-8 XML \
                          (convert it first, e.g. iconv -f {encoding} -t UTF-8)"
                     );
-                    return Some(Err(self.fatal(None, None, XmlFault { reason, line, byte })));
+                    return Some(Err(self.fatal(XmlFault { reason, line, byte })));
                 }
                 Event::Start(start) => {
                     let start = start.into_owned();
@@ -424,14 +525,14 @@ impl<R: BufRead> Iterator for XmlRecords<R> {
                     if self.depth == 0
                         && let Err(reason) = self.check_root(&resolved, &local)
                     {
-                        return Some(Err(self.fatal(None, None, XmlFault { reason, line, byte })));
+                        return Some(Err(self.fatal(XmlFault { reason, line, byte })));
                     }
                     // Set and repository descriptions (ListSets, Identify) may hold oai_dc
                     // documents that describe the set, not a record.
                     let describes_set = matches!(local.as_str(), "setDescription" | "description" | "about");
                     if describes_set && xml::in_namespace(&resolved, Some(OAI_NS)) {
                         if let Err(fault) = xml::skip_element(&mut self.reader, &mut self.record_buf) {
-                            return Some(Err(self.fatal(None, None, fault)));
+                            return Some(Err(self.recover(None, line, byte, fault)));
                         }
                         continue;
                     }
@@ -441,10 +542,11 @@ impl<R: BufRead> Iterator for XmlRecords<R> {
                         }
                         continue;
                     }
-                    self.namespaces.push(xml::namespace_declarations(&start));
+                    let name = start.name().as_ref().as_bytes().to_vec();
+                    self.open.push(OpenElement { name, namespaces: xml::namespace_declarations(&start) });
                     if let Some(kind) = self.classify(&resolved, &local) {
                         let item = self.read_record(kind, &start, line, byte);
-                        self.namespaces.pop();
+                        self.open.pop();
                         match item {
                             Some(item) => return Some(item),
                             None => continue,
@@ -453,18 +555,18 @@ impl<R: BufRead> Iterator for XmlRecords<R> {
                     self.depth += 1;
                     if self.depth >= MAX_DEPTH {
                         let reason = format!("elements nested deeper than {MAX_DEPTH}");
-                        return Some(Err(self.fatal(None, None, XmlFault { reason, line, byte })));
+                        return Some(Err(self.fatal(XmlFault { reason, line, byte })));
                     }
                 }
                 Event::Empty(start) if self.depth == 0 => {
                     let local = xml::local_name(&start);
                     if let Err(reason) = self.check_root(&resolved, &local) {
-                        return Some(Err(self.fatal(None, None, XmlFault { reason, line, byte })));
+                        return Some(Err(self.fatal(XmlFault { reason, line, byte })));
                     }
                 }
                 Event::End(_) => {
                     self.depth = self.depth.saturating_sub(1);
-                    self.namespaces.pop();
+                    self.open.pop();
                 }
                 Event::Eof => {
                     self.finished = true;
@@ -509,4 +611,68 @@ fn sniff_unsupported(head: &[u8]) -> Option<String> {
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
     Some(format!("not XML: the file starts with \"{preview}\" where XML starts with '<'"))
+}
+
+/// Finds where the next record starts in the bytes after broken XML: the next start tag with
+/// the record's name (for OAI-PMH records, the next one after the broken record's end tag,
+/// since their metadata may hold an inner `record` of the same name).
+struct ResyncFinder {
+    start_tag: Vec<u8>,
+    end_tag: Option<Vec<u8>>,
+    from: usize,
+}
+
+impl ResyncFinder {
+    fn new(name: &[u8], after_end_tag: bool, from: usize) -> Self {
+        let start_tag = [b"<", name].concat();
+        let end_tag = after_end_tag.then(|| [b"</", name].concat());
+        ResyncFinder { start_tag, end_tag, from }
+    }
+
+    /// Scans `bytes` (which only ever grows between calls) from where the last call stopped.
+    fn scan(&mut self, bytes: &[u8]) -> Option<usize> {
+        if let Some(end_tag) = &self.end_tag {
+            match find_tag(bytes, self.from, end_tag) {
+                Found::At(at) => {
+                    self.from = at + end_tag.len();
+                    self.end_tag = None;
+                }
+                Found::NotBefore(from) => {
+                    self.from = from;
+                    return None;
+                }
+            }
+        }
+        match find_tag(bytes, self.from, &self.start_tag) {
+            Found::At(at) => Some(at),
+            Found::NotBefore(from) => {
+                self.from = from;
+                None
+            }
+        }
+    }
+}
+
+enum Found {
+    At(usize),
+    /// Not found; a later scan of more bytes can start here.
+    NotBefore(usize),
+}
+
+/// Finds `<name` (or `</name`) followed by a byte that ends a tag name.
+fn find_tag(bytes: &[u8], from: usize, tag: &[u8]) -> Found {
+    let mut at = from;
+    while let Some(offset) = bytes.get(at..).and_then(|rest| rest.iter().position(|&b| b == b'<')) {
+        at += offset;
+        match bytes.get(at + tag.len()) {
+            None => return Found::NotBefore(at),
+            Some(next)
+                if bytes[at..].starts_with(tag) && matches!(next, b' ' | b'\t' | b'\r' | b'\n' | b'>' | b'/') =>
+            {
+                return Found::At(at);
+            }
+            Some(_) => at += 1,
+        }
+    }
+    Found::NotBefore(bytes.len().max(from))
 }

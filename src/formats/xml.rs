@@ -33,11 +33,32 @@ pub struct Tape<R> {
     /// Bytes consumed since the last restart, recorded or not: past twice the record cap the
     /// input is refused, because quick-xml would otherwise buffer a single huge text node whole.
     since_restart: usize,
+    /// What to add to quick-xml's own positions to get offsets in the input, for a reader that
+    /// was started part-way through it behind a re-opening prefix (see [`Spliced`]).
+    position_skew: i64,
 }
 
 impl<R: BufRead> Tape<R> {
     pub fn new(inner: R) -> Self {
-        Tape { inner, offset: 0, line: 1, bytes: Vec::new(), overflowed: false, since_restart: 0 }
+        Tape { inner, offset: 0, line: 1, bytes: Vec::new(), overflowed: false, since_restart: 0, position_skew: 0 }
+    }
+
+    /// Makes the counters say `offset` and `line` from here on, for a reader that starts
+    /// part-way through the input; `reader_position` is quick-xml's position at this point.
+    pub fn reposition(&mut self, offset: u64, line: u64, reader_position: u64) {
+        self.offset = offset;
+        self.line = line;
+        self.position_skew = offset as i64 - reader_position as i64;
+        self.restart();
+    }
+
+    /// An offset in the input from a position quick-xml reports.
+    pub fn input_offset(&self, reader_position: u64) -> u64 {
+        (reader_position as i64 + self.position_skew).max(0) as u64
+    }
+
+    pub fn into_inner(self) -> R {
+        self.inner
     }
 
     /// Forgets what was recorded and starts recording afresh from the next byte.
@@ -48,7 +69,6 @@ impl<R: BufRead> Tape<R> {
     }
 
     /// The bytes consumed since the last restart.
-    #[cfg(test)]
     pub fn recorded(&self) -> &[u8] {
         &self.bytes
     }
@@ -121,10 +141,74 @@ impl<R: BufRead> BufRead for Tape<R> {
     }
 }
 
-pub type XmlReader<R> = NsReader<Tape<R>>;
+/// Input with bytes put back in front of it: after broken XML, the walker carries on from
+/// the next record with a fresh reader, fed first with start tags that re-open the elements
+/// the record sat in (so namespaces resolve and end tags match) and the bytes it had already
+/// consumed past the break.
+pub struct Spliced<R> {
+    front: Vec<u8>,
+    at: usize,
+    /// `None` for the placeholder a reader holds while its input is handed to a new one.
+    inner: Option<R>,
+}
+
+impl<R: BufRead> Spliced<R> {
+    pub fn new(inner: R) -> Self {
+        Spliced { front: Vec::new(), at: 0, inner: Some(inner) }
+    }
+
+    /// Input with nothing in it.
+    pub fn empty() -> Self {
+        Spliced { front: Vec::new(), at: 0, inner: None }
+    }
+
+    /// Puts `bytes` in front of what is still to be read.
+    pub fn put_back(&mut self, mut bytes: Vec<u8>) {
+        bytes.extend_from_slice(&self.front[self.at..]);
+        self.front = bytes;
+        self.at = 0;
+    }
+}
+
+impl<R: BufRead> Read for Spliced<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(out.len());
+        out[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Spliced<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.at < self.front.len() {
+            return Ok(&self.front[self.at..]);
+        }
+        match &mut self.inner {
+            Some(inner) => inner.fill_buf(),
+            None => Ok(&[]),
+        }
+    }
+
+    fn consume(&mut self, amount: usize) {
+        if self.at < self.front.len() {
+            self.at = (self.at + amount).min(self.front.len());
+        } else if let Some(inner) = &mut self.inner {
+            inner.consume(amount);
+        }
+    }
+}
+
+pub type XmlReader<R> = NsReader<Tape<Spliced<R>>>;
 
 /// Builds the reader every XML format uses.
 pub fn hardened_reader<R: BufRead>(input: R) -> XmlReader<R> {
+    reader_over(Spliced::new(input))
+}
+
+/// A hardened reader over input that may have bytes put back in front of it.
+pub fn reader_over<R: BufRead>(input: Spliced<R>) -> XmlReader<R> {
     let mut reader = NsReader::from_reader(Tape::new(input));
     let config = reader.config_mut();
     config.check_end_names = true;
@@ -161,7 +245,7 @@ pub fn next_event<'b, R: BufRead>(
         Ok((resolved, event)) => Ok((own_resolution(resolved), event)),
         Err(error) => {
             let line = reader.get_ref().line();
-            let byte = reader.error_position();
+            let byte = reader.get_ref().input_offset(reader.error_position());
             Err(XmlFault { reason: describe_xml_error(&error), line, byte })
         }
     }
@@ -176,7 +260,7 @@ pub fn next_plain_event<'b, R: BufRead>(
     buf.clear();
     reader.read_event_into(buf).map_err(|error| {
         let line = reader.get_ref().line();
-        let byte = reader.error_position();
+        let byte = reader.get_ref().input_offset(reader.error_position());
         XmlFault { reason: describe_xml_error(&error), line, byte }
     })
 }
