@@ -112,17 +112,66 @@ fn deep_nesting_wide_tags_and_huge_text_are_refused_in_bounded_time() {
     assert!(first_reason(&report).contains("larger than 64 MiB"), "{report}");
 }
 
+/// A record as `show --json` prints it, without where it was read from.
+fn shown_without_source(index: &Path, id: &str) -> serde_json::Value {
+    let (mut shown, code) = util::json_of(acadex(index).args(["show", id]));
+    assert_eq!(code, 0, "{id} is in {}", index.display());
+    shown.as_object_mut().expect("a record").remove("source");
+    shown
+}
+
 #[test]
-fn wrong_encodings_are_refused_clearly() {
+fn utf16_and_declared_encodings_are_converted_into_the_same_records() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let chinese = fixture("valid/marcxml/CONVERTED_pymarc_from_marc4j_oclc_63111280_chinese_880.xml");
+    let accented = util::corpus("marcxml/pymarc_utf8.xml");
+    let cases = [
+        ("chinese_880.gbk.xml", &chinese, "marc:(OCoLC)ocm63111280"),
+        ("chinese_880.big5.xml", &chinese, "marc:(OCoLC)ocm63111280"),
+        ("chinese_880.utf16le-bom.xml", &chinese, "marc:(OCoLC)ocm63111280"),
+        ("chinese_880.utf16be-no-bom.xml", &chinese, "marc:(OCoLC)ocm63111280"),
+        ("pymarc_utf8.latin1.xml", &accented, "marc:ASP925318/clmu"),
+    ];
+    for (name, utf8_source, id) in cases {
+        let utf8_index = work.path().join(format!("utf8-{name}"));
+        let converted_index = work.path().join(name);
+        let (_, code) = import(&utf8_index, &[utf8_source.to_path_buf()]);
+        assert_eq!(code, 0);
+        let (report, code) =
+            import_within(&converted_index, &fixture(&format!("encodings/{name}")), Duration::from_secs(10));
+        assert_eq!((code, report["indexed"].as_u64()), (0, Some(1)), "{name}: {report}");
+        let expected = shown_without_source(&utf8_index, id);
+        assert_eq!(shown_without_source(&converted_index, id), expected, "{name} reads as its UTF-8 source");
+    }
+    let (found, _) = search(&work.path().join("chinese_880.gbk.xml"), "日本民俗", &[]);
+    assert_eq!(found["total"], 1, "the hanzi of a GBK file are searchable");
+}
+
+#[test]
+fn unknown_and_violated_encodings_are_refused_clearly() {
     let work = tempfile::tempdir().expect("tempdir");
     let index = work.path().join("index");
-    let gbk = format!(
-        "<?xml version=\"1.0\" encoding=\"GBK\"?><collection xmlns=\"http://www.loc.gov/MARC21/slim\">{}</collection>",
+    let marc8 = format!(
+        "<?xml version=\"1.0\" encoding=\"MARC-8\"?><collection xmlns=\"http://www.loc.gov/MARC21/slim\">{}</collection>",
         real_record(1)
     );
-    let (report, code) = import_within(&index, &write(work.path(), "gbk.xml", gbk), Duration::from_secs(10));
+    let (report, code) = import_within(&index, &write(work.path(), "marc8.xml", marc8), Duration::from_secs(10));
     assert_eq!((code, report["indexed"].as_u64()), (3, Some(0)));
-    assert!(first_reason(&report).contains("declares encoding GBK"), "{report}");
+    assert!(first_reason(&report).contains("declares encoding MARC-8, which acadex does not know"), "{report}");
+
+    // A byte that Shift_JIS does not have, in the second record of a file that declares it.
+    let mut shift_jis = format!(
+        "<?xml version=\"1.0\" encoding=\"Shift_JIS\"?>\n<collection xmlns=\"http://www.loc.gov/MARC21/slim\">\n{}\n",
+        real_record(1)
+    )
+    .into_bytes();
+    let bad_at = shift_jis.len() + real_record(2).find("Summerland").expect("title");
+    shift_jis.extend_from_slice(real_record(2).replace("Summerland", "Summer\u{7f}land").as_bytes());
+    shift_jis[bad_at + 6] = 0xFF;
+    shift_jis.extend_from_slice(b"\n</collection>");
+    let (report, code) = import_within(&index, &write(work.path(), "sjis.xml", shift_jis), Duration::from_secs(10));
+    assert_eq!((code, report["indexed"].as_u64()), (3, Some(1)), "the record before the bad byte is kept: {report}");
+    assert!(first_reason(&report).contains(&format!("byte {} is not valid Shift_JIS", bad_at + 6)), "{report}");
 
     // Latin-1 bytes in a file that says UTF-8: the record before them is kept.
     let mut latin1 =
@@ -136,12 +185,6 @@ fn wrong_encodings_are_refused_clearly() {
     assert_eq!((code, report["indexed"].as_u64()), (3, Some(1)), "{report}");
     assert!(first_reason(&report).contains("invalid UTF-8"), "{report}");
     assert_eq!(report["errors"][0]["line"].as_u64(), Some(second_record_line), "the bad record's line");
-
-    let utf16: Vec<u8> =
-        format!("<collection>{}</collection>", real_record(3)).encode_utf16().flat_map(u16::to_le_bytes).collect();
-    let (report, code) = import_within(&index, &write(work.path(), "utf16-no-bom.xml", utf16), Duration::from_secs(10));
-    assert_eq!(code, 3);
-    assert!(first_reason(&report).contains("UTF-16"), "{report}");
 
     let nul = format!(
         "{HEADER}<collection xmlns=\"http://www.loc.gov/MARC21/slim\">{}</collection>",

@@ -199,7 +199,7 @@ fn expectation(name: &str) -> BTreeMap<String, String> {
 
 #[test]
 fn malformed_inputs_give_located_errors_and_lose_nothing() {
-    for name in ["truncated", "not_xml", "broken_field", "bad_tag", "utf16", "jabref_truncated_sru_response"] {
+    for name in ["truncated", "not_xml", "broken_field", "bad_tag", "jabref_truncated_sru_response"] {
         let expect = expectation(name);
         let index = tempfile::tempdir().expect("tempdir");
         let file = fixture(&format!("malformed/{name}.xml"));

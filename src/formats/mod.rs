@@ -11,6 +11,7 @@
 //! format module. Formats that are not XML plug in beside it in [`open`].
 
 mod dublin_core;
+mod encoding;
 pub mod input;
 mod language;
 mod marcxml;
@@ -163,12 +164,39 @@ pub(crate) type ParseResult = Result<Result<Parsed, String>, XmlFault>;
 
 /// Opens a reader of records over `input`, telling the format from its content unless `forced`.
 /// A file that cannot be read as any format is one `RecordError` with no record number.
+/// Input in UTF-16 or in an encoding its XML declaration names is converted to UTF-8 first.
 pub fn open<'a, R: BufRead + 'a>(
-    input: R,
+    mut input: R,
     file: &str,
     forced: Option<Format>,
 ) -> Result<Box<dyn Iterator<Item = Result<Item, RecordError>> + 'a>, RecordError> {
-    XmlRecords::new(input, file, forced).map(|records| Box::new(records) as Box<_>)
+    let sniffed = input.fill_buf().map(encoding::sniff).unwrap_or(encoding::Sniffed::Utf8);
+    match sniffed {
+        encoding::Sniffed::Utf8 => XmlRecords::new(input, file, forced).map(|records| Box::new(records) as Box<_>),
+        encoding::Sniffed::Convert(from) => {
+            let converted = encoding::ToUtf8::new(input, from);
+            let mut records = XmlRecords::new(converted, file, forced)?;
+            records.converted_from = Some(from.name());
+            Ok(Box::new(records))
+        }
+        encoding::Sniffed::Unknown(label) => {
+            let mut verbatim = Vec::new();
+            let _ = std::io::Read::read_to_end(&mut input.take(MAX_RECORD_BYTES as u64), &mut verbatim);
+            Err(RecordError {
+                file: file.to_string(),
+                record: None,
+                line: Some(1),
+                byte: Some(0),
+                reason: format!(
+                    "the file declares encoding {label}, which acadex does not know; \
+                     convert it to UTF-8 first (e.g. iconv -f {label} -t UTF-8)"
+                ),
+                verbatim,
+                well_formed: false,
+                namespaces: String::new(),
+            })
+        }
+    }
 }
 
 /// Reads a stored original back into a record, for `acadex reindex`.
@@ -218,6 +246,8 @@ pub struct XmlRecords<R: BufRead> {
     /// The name and kind of the last record element seen, which is where the walker picks up
     /// again after broken XML.
     last_record: Option<(Vec<u8>, RecordKind)>,
+    /// The encoding the input was converted from, when it was not UTF-8.
+    converted_from: Option<&'static str>,
     finished: bool,
 }
 
@@ -271,6 +301,7 @@ impl<R: BufRead> XmlRecords<R> {
             depth: 0,
             open: Vec::new(),
             last_record: None,
+            converted_from: None,
             finished: false,
         })
     }
@@ -510,7 +541,9 @@ impl<R: BufRead> Iterator for XmlRecords<R> {
             match event {
                 Event::Decl(decl) => {
                     let encoding = match decl.encoding() {
-                        Some(Ok(encoding)) if !is_utf8_label(&encoding) => encoding.into_owned(),
+                        Some(Ok(encoding)) if !is_utf8_label(&encoding) && self.converted_from.is_none() => {
+                            encoding.into_owned()
+                        }
                         _ => continue,
                     };
                     let reason = format!(
@@ -588,17 +621,8 @@ fn is_utf8_label(label: &str) -> bool {
     matches!(label.to_ascii_lowercase().as_str(), "utf-8" | "utf8" | "us-ascii" | "ascii")
 }
 
-/// Recognises input that is certainly not UTF-8 XML from its first bytes.
+/// Recognises input that is certainly not XML from its first bytes.
 fn sniff_unsupported(head: &[u8]) -> Option<String> {
-    if head.starts_with(&[0xFF, 0xFE])
-        || head.starts_with(&[0xFE, 0xFF])
-        || head.starts_with(&[0, b'<'])
-        || head.starts_with(&[b'<', 0])
-    {
-        return Some(
-            "the file is UTF-16; acadex reads UTF-8 XML (convert it first, e.g. iconv -f UTF-16 -t UTF-8)".into(),
-        );
-    }
     if head.starts_with(&[0x1f, 0x8b]) {
         return Some("the file is gzip-compressed but its name does not end in .gz".into());
     }

@@ -243,11 +243,7 @@ pub fn next_event<'b, R: BufRead>(
     buf.clear();
     match reader.read_resolved_event_into(buf) {
         Ok((resolved, event)) => Ok((own_resolution(resolved), event)),
-        Err(error) => {
-            let line = reader.get_ref().line();
-            let byte = reader.get_ref().input_offset(reader.error_position());
-            Err(XmlFault { reason: describe_xml_error(&error), line, byte })
-        }
+        Err(error) => Err(fault(reader, &error)),
     }
 }
 
@@ -258,18 +254,20 @@ pub fn next_plain_event<'b, R: BufRead>(
     buf: &'b mut Vec<u8>,
 ) -> Result<Event<'b>, XmlFault> {
     buf.clear();
-    reader.read_event_into(buf).map_err(|error| {
-        let line = reader.get_ref().line();
-        let byte = reader.get_ref().input_offset(reader.error_position());
-        XmlFault { reason: describe_xml_error(&error), line, byte }
-    })
+    reader.read_event_into(buf).map_err(|error| fault(reader, &error))
 }
 
-fn describe_xml_error(error: &quick_xml::Error) -> String {
-    match error {
-        quick_xml::Error::Encoding(_) => format!("invalid UTF-8 ({error}); acadex reads UTF-8 XML"),
-        _ => format!("malformed XML: {error}"),
-    }
+fn fault<R: BufRead>(reader: &XmlReader<R>, error: &quick_xml::Error) -> XmlFault {
+    let tape = reader.get_ref();
+    let (reason, byte) = match error {
+        // Reading failed, not parsing: quick-xml has no position for it, the tape has.
+        quick_xml::Error::Io(io) => (io.to_string(), tape.offset()),
+        quick_xml::Error::Encoding(_) => {
+            (format!("invalid UTF-8 ({error}); acadex reads UTF-8 XML"), tape.input_offset(reader.error_position()))
+        }
+        _ => (format!("malformed XML: {error}"), tape.input_offset(reader.error_position())),
+    };
+    XmlFault { reason, line: tape.line(), byte }
 }
 
 /// The namespace an element resolved to, owned, so the event buffer can be reused.
