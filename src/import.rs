@@ -6,14 +6,14 @@
 //! `read = indexed + rejected + deleted`.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::formats::input::Input;
-use crate::formats::{self, Format, Item, RecordError};
+use crate::formats::{self, Checkpoint, Format, Item, RecordError};
 use crate::index::{IndexError, Writer};
 
 /// What to import, and how.
@@ -28,9 +28,13 @@ pub struct ImportPlan {
     pub commit_every: usize,
     /// ...or after this long, whichever comes first, so a slow import still makes progress durable.
     pub commit_interval: Duration,
+    /// Carry on where an interrupted import of the same inputs stopped, if the index's last
+    /// commit says there was one.
+    pub resume: bool,
 }
 
-/// The outcome of an import, as `acadex import --json` prints it.
+/// The outcome of an import, as `acadex import --json` prints it. When the import resumed an
+/// interrupted one, the counts include what that one committed.
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct ImportReport {
     pub read: u64,
@@ -40,8 +44,20 @@ pub struct ImportReport {
     /// Records made durable so far (everything, once the import has finished).
     #[serde(skip)]
     pub committed: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resumed: Option<Resumed>,
     pub rejects_file: Option<PathBuf>,
     pub errors: Vec<ErrorEntry>,
+}
+
+/// Where a resumed import picked up.
+#[derive(Debug, Clone, Serialize)]
+pub struct Resumed {
+    /// Records the interrupted import had committed; this run read the ones after them.
+    pub after_records: u64,
+    pub file: String,
+    /// The first record this run read in that file.
+    pub at_record: u64,
 }
 
 /// One problem, located.
@@ -56,6 +72,7 @@ pub struct ErrorEntry {
 /// Told about an import's progress; the CLI draws a progress bar and prints errors from it.
 pub trait Observer {
     fn file_started(&mut self, _label: &str) {}
+    fn resumed(&mut self, _resumed: &Resumed) {}
     fn record_read(&mut self, _report: &ImportReport) {}
     fn committed(&mut self, _report: &ImportReport) {}
     fn error(&mut self, _error: &RecordError) {}
@@ -66,28 +83,114 @@ pub struct Quiet;
 
 impl Observer for Quiet {}
 
+/// Where an import had got to, stored in the payload of each of its commits: the durable
+/// checkpoint that makes a re-run of an interrupted import carry on exactly after the last
+/// committed record, neither skipping nor repeating any.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ImportState {
+    /// Which inputs, as they were: a changed file is not resumed.
+    inputs: Vec<Fingerprint>,
+    /// Inputs read to the end.
+    files_done: usize,
+    /// Where reading stopped in input `files_done`.
+    position: Option<Checkpoint>,
+    read: u64,
+    indexed: u64,
+    rejected: u64,
+    deleted: u64,
+    /// The rejects file and how much of it belongs to committed records.
+    rejects: Option<RejectsState>,
+    finished: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Fingerprint {
+    file: String,
+    bytes: u64,
+    modified_ns: u128,
+}
+
+impl Fingerprint {
+    /// `None` for standard input, which cannot be read again.
+    fn of(input: &Input) -> Option<Fingerprint> {
+        let Input::File(path) = input else { return None };
+        let metadata = std::fs::metadata(path).ok()?;
+        let modified_ns = metadata.modified().ok()?.duration_since(UNIX_EPOCH).ok()?.as_nanos();
+        Some(Fingerprint { file: path.display().to_string(), bytes: metadata.len(), modified_ns })
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct RejectsState {
+    path: PathBuf,
+    length: u64,
+    sidecars: usize,
+}
+
+/// The commit payload: `{"import": ImportState, "committed_at": seconds}`.
+#[derive(Serialize, Deserialize)]
+struct Payload {
+    import: ImportState,
+    committed_at: u64,
+}
+
+/// The interrupted import of exactly these inputs that the index's last commit records, if any.
+fn interrupted_import(writer: &Writer, fingerprints: &Option<Vec<Fingerprint>>) -> Option<ImportState> {
+    let payload = writer.last_payload().ok()??;
+    let state = serde_json::from_str::<Payload>(&payload).ok()?.import;
+    (!state.finished && Some(&state.inputs) == fingerprints.as_ref()).then_some(state)
+}
+
 /// Runs the import into `writer`. Returns the report, or the index error that stopped it (the
 /// index then holds everything reported committed before it).
 pub fn run(plan: &ImportPlan, writer: &mut Writer, observer: &mut dyn Observer) -> Result<ImportReport, IndexError> {
+    let fingerprints: Option<Vec<Fingerprint>> = plan.inputs.iter().map(Fingerprint::of).collect();
+    let resume_state = if plan.resume { interrupted_import(writer, &fingerprints) } else { None };
     let mut report = ImportReport::default();
     let mut rejects = Rejects::new(&plan.rejects_path);
-    let mut pending = 0usize;
-    let mut last_commit = Instant::now();
-    for (number, input) in plan.inputs.iter().enumerate() {
+    let (mut first_file, mut position) = (0, None);
+    if let Some(state) = resume_state {
+        report.read = state.read;
+        report.indexed = state.indexed;
+        report.rejected = state.rejected;
+        report.deleted = state.deleted;
+        report.committed = state.read;
+        if let Some(saved) = &state.rejects {
+            rejects = Rejects::reopen(saved).map_err(|source| IndexError::Io {
+                context: format!("cannot reopen the rejects file {}", saved.path.display()),
+                source,
+            })?;
+        }
+        let file = plan.inputs.get(state.files_done).map(Input::label).unwrap_or_default();
+        let at_record = state.position.as_ref().map_or(1, |p| p.record + 1);
+        let resumed = Resumed { after_records: state.read, file, at_record };
+        observer.resumed(&resumed);
+        report.resumed = Some(resumed);
+        first_file = state.files_done;
+        position = state.position;
+    }
+    let mut progress = Progress { fingerprints, files_done: first_file, pending: 0, last_commit: Instant::now() };
+    for (number, input) in plan.inputs.iter().enumerate().skip(first_file) {
         let label = input.label();
         observer.file_started(&label);
+        progress.files_done = number;
         let records = input
             .open()
             .map_err(|e| file_error(&label, format!("cannot read: {e}")))
             .and_then(|reader| formats::open(reader, &label, plan.format));
-        let records = match records {
+        let mut records = match records {
             Ok(records) => records,
             Err(error) => {
                 note_error(&mut report, &mut rejects, observer, &error)?;
                 continue;
             }
         };
-        let mut records = records;
+        if let Some(checkpoint) = position.take()
+            && let Err(error) = records.resume_from(&checkpoint)
+        {
+            note_error(&mut report, &mut rejects, observer, &error)?;
+            continue;
+        }
         loop {
             // A bug in a reader must not take the batch down: a panic ends this file, reported
             // like any other error, and the import goes on with the next file.
@@ -128,41 +231,72 @@ pub fn run(plan: &ImportPlan, writer: &mut Writer, observer: &mut dyn Observer) 
                     note_error(&mut report, &mut rejects, observer, &error)?;
                 }
             }
-            pending += 1;
+            progress.pending += 1;
             observer.record_read(&report);
-            if pending >= plan.commit_every || last_commit.elapsed() >= plan.commit_interval {
-                commit(writer, &mut report, &label, number, observer)?;
-                pending = 0;
-                last_commit = Instant::now();
+            if progress.due(plan) {
+                let position = Some(records.checkpoint());
+                progress.commit(writer, &mut report, &mut rejects, position, false, observer)?;
             }
         }
     }
+    progress.files_done = plan.inputs.len();
     rejects.finish().map_err(|source| IndexError::Io {
-        context: format!("cannot write the rejects file {}", plan.rejects_path.display()),
+        context: format!("cannot write the rejects file {}", rejects.path.display()),
         source,
     })?;
     report.rejects_file = rejects.path_if_written();
-    let last = plan.inputs.last().map(Input::label).unwrap_or_default();
-    commit(writer, &mut report, &last, plan.inputs.len(), observer)?;
+    progress.commit(writer, &mut report, &mut rejects, None, true, observer)?;
     Ok(report)
 }
 
-fn commit(
-    writer: &mut Writer,
-    report: &mut ImportReport,
-    file: &str,
+/// What the import loop needs to decide on and make commits.
+struct Progress {
+    fingerprints: Option<Vec<Fingerprint>>,
     files_done: usize,
-    observer: &mut dyn Observer,
-) -> Result<(), IndexError> {
-    let seconds = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let payload = serde_json::json!({
-        "import": { "file": file, "files_done": files_done, "read": report.read, "indexed": report.indexed },
-        "committed_at": seconds,
-    });
-    writer.commit(&payload.to_string())?;
-    report.committed = report.read;
-    observer.committed(report);
-    Ok(())
+    pending: usize,
+    last_commit: Instant,
+}
+
+impl Progress {
+    fn due(&self, plan: &ImportPlan) -> bool {
+        self.pending >= plan.commit_every || self.last_commit.elapsed() >= plan.commit_interval
+    }
+
+    /// Commits, with where the import has got to in the payload. The rejects written so far are
+    /// synced first, so the length recorded is durable too.
+    fn commit(
+        &mut self,
+        writer: &mut Writer,
+        report: &mut ImportReport,
+        rejects: &mut Rejects,
+        position: Option<Checkpoint>,
+        finished: bool,
+        observer: &mut dyn Observer,
+    ) -> Result<(), IndexError> {
+        let rejects_state = rejects.sync().map_err(|source| IndexError::Io {
+            context: format!("cannot write the rejects file {}", rejects.path.display()),
+            source,
+        })?;
+        let state = ImportState {
+            inputs: self.fingerprints.clone().unwrap_or_default(),
+            files_done: self.files_done,
+            position,
+            read: report.read,
+            indexed: report.indexed,
+            rejected: report.rejected,
+            deleted: report.deleted,
+            rejects: rejects_state,
+            finished: finished || self.fingerprints.is_none(),
+        };
+        let committed_at = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let payload = serde_json::to_string(&Payload { import: state, committed_at }).unwrap_or_default();
+        writer.commit(&payload)?;
+        report.committed = report.read;
+        observer.committed(report);
+        self.pending = 0;
+        self.last_commit = Instant::now();
+        Ok(())
+    }
 }
 
 fn file_error(file: &str, reason: String) -> RecordError {
@@ -211,6 +345,25 @@ struct Rejects {
 impl Rejects {
     fn new(path: &Path) -> Rejects {
         Rejects { path: path.to_path_buf(), out: None, sidecars: 0 }
+    }
+
+    /// The rejects file of an interrupted import, cut back to what its last commit covered
+    /// (records read after it are read again, and rejected again).
+    fn reopen(saved: &RejectsState) -> std::io::Result<Rejects> {
+        let file = std::fs::OpenOptions::new().write(true).open(&saved.path)?;
+        file.set_len(saved.length)?;
+        let mut out = BufWriter::new(file);
+        out.seek(std::io::SeekFrom::End(0))?;
+        Ok(Rejects { path: saved.path.clone(), out: Some(out), sidecars: saved.sidecars })
+    }
+
+    /// Makes what was written so far durable and says how long it is.
+    fn sync(&mut self) -> std::io::Result<Option<RejectsState>> {
+        let Some(out) = &mut self.out else { return Ok(None) };
+        out.flush()?;
+        out.get_ref().sync_data()?;
+        let length = out.get_ref().metadata()?.len();
+        Ok(Some(RejectsState { path: self.path.clone(), length, sidecars: self.sidecars }))
     }
 
     fn write(&mut self, error: &RecordError) -> std::io::Result<()> {

@@ -35,9 +35,28 @@ pub fn run(index: &Path, args: CheckArgs) -> Result<u8, CliError> {
             writeln!(out, "  {file}")?;
         }
         if let Some(commit) = &report.last_commit {
-            writeln!(out, "last commit:       {commit}")?;
+            writeln!(out, "last import:       {}", describe_import(commit))?;
         }
         writeln!(out, "{}", if report.ok { "ok" } else { "PROBLEMS FOUND" })?;
     }
     Ok(if report.ok { exit::OK } else { exit::REJECTED })
+}
+
+/// The import state a commit's payload records, in a line.
+fn describe_import(payload: &serde_json::Value) -> String {
+    let import = &payload["import"];
+    let count = |key: &str| import[key].as_u64().unwrap_or(0);
+    let counts = format!(
+        "{} records read ({} indexed, {} rejected, {} deleted)",
+        count("read"),
+        count("indexed"),
+        count("rejected"),
+        count("deleted")
+    );
+    if import["finished"].as_bool().unwrap_or(true) {
+        return format!("finished, {counts}");
+    }
+    let file = import["inputs"][count("files_done") as usize]["file"].as_str().unwrap_or("?");
+    let next = import["position"]["record"].as_u64().map_or(1, |n| n + 1);
+    format!("interrupted after {counts}; running the same import again resumes at record {next} of {file}")
 }

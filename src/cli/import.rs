@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{CliError, exit, output};
 use crate::formats::{Format, RecordError, input};
-use crate::import::{ImportPlan, ImportReport, Observer};
+use crate::import::{ImportPlan, ImportReport, Observer, Resumed};
 use crate::index::{Writer, WriterOptions};
 
 /// Import records from files, folders, gzip files or standard input.
@@ -20,6 +20,10 @@ use crate::index::{Writer, WriterOptions};
 ///
 /// A bad record never stops the batch: it is reported (file, record number, line, reason),
 /// written verbatim to a rejects file you can fix and import again, and the rest is indexed.
+///
+/// An import that was interrupted (kill, crash, Ctrl-C, full disk) keeps everything it reported
+/// committed; running the same command again carries on after the last committed record, as
+/// long as the files have not changed since (--restart reads them all again instead).
 ///
 /// Exit status: 0 all indexed; 3 finished, but something was rejected; 2 fatal error;
 /// 4 another process is writing to the index.
@@ -52,6 +56,11 @@ pub struct ImportArgs {
     /// tantivy indexing threads (this thread parses).
     #[arg(long, default_value_t = 1, value_name = "N")]
     threads: usize,
+
+    /// Read every input from the start, even if an interrupted import of the same files could
+    /// be resumed (records are upserted, so this only costs time).
+    #[arg(long)]
+    restart: bool,
 
     /// Print the report as JSON on stdout.
     #[arg(long)]
@@ -95,6 +104,7 @@ pub fn run(index: &Path, args: ImportArgs) -> Result<u8, CliError> {
         rejects_path,
         commit_every: args.commit_every.max(1),
         commit_interval: Duration::from_secs(30),
+        resume: !args.restart,
     };
     let options = WriterOptions { threads: args.threads.max(1), wait_lock: args.wait_lock, ..WriterOptions::default() };
     let mut writer = Writer::open(index, options)?;
@@ -167,6 +177,18 @@ impl Progress {
 impl Observer for Progress {
     fn file_started(&mut self, label: &str) {
         self.bar.set_message(label.to_string());
+    }
+
+    fn resumed(&mut self, resumed: &Resumed) {
+        if !self.quiet {
+            self.bar.suspend(|| {
+                eprintln!(
+                    "resuming an interrupted import of these files: {} records were committed; \
+                     carrying on at record {} of {}",
+                    resumed.after_records, resumed.at_record, resumed.file
+                )
+            });
+        }
     }
 
     fn record_read(&mut self, report: &ImportReport) {

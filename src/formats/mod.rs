@@ -24,6 +24,7 @@ use std::str::FromStr;
 
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::ResolveResult;
+use serde::{Deserialize, Serialize};
 
 use crate::model::Record;
 use xml::{MARC_NS, MAX_DEPTH, MAX_RECORD_BYTES, OAI_DC_NS, OAI_NS, XmlFault, XmlReader};
@@ -131,6 +132,30 @@ impl fmt::Display for RecordError {
 
 impl std::error::Error for RecordError {}
 
+/// A reader of records: an iterator that can also say where it is between records, so that an
+/// interrupted import resumes exactly after the last record it committed.
+pub trait Records: Iterator<Item = Result<Item, RecordError>> {
+    /// Where the reader is now, to be stored with a commit.
+    fn checkpoint(&self) -> Checkpoint;
+
+    /// Moves a freshly opened reader of the same input to `checkpoint`.
+    fn resume_from(&mut self, checkpoint: &Checkpoint) -> Result<(), RecordError>;
+}
+
+/// A position between two records of an input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// Records read before this point (the next record is number `record + 1`).
+    pub record: u64,
+    pub line: u64,
+    /// Offset in the input as read (after decompression and conversion to UTF-8).
+    pub byte: u64,
+    /// Elements open at this point, outermost first: name and namespace declarations.
+    pub open: Vec<(String, Vec<(String, String)>)>,
+    /// Whether unqualified `record` elements are MARC records in this input.
+    pub unqualified_marc: bool,
+}
+
 /// Where a record is: filled into the record's `source`.
 #[derive(Debug, Clone)]
 pub(crate) struct RecordContext {
@@ -169,7 +194,7 @@ pub fn open<'a, R: BufRead + 'a>(
     mut input: R,
     file: &str,
     forced: Option<Format>,
-) -> Result<Box<dyn Iterator<Item = Result<Item, RecordError>> + 'a>, RecordError> {
+) -> Result<Box<dyn Records + 'a>, RecordError> {
     let sniffed = input.fill_buf().map(encoding::sniff).unwrap_or(encoding::Sniffed::Utf8);
     match sniffed {
         encoding::Sniffed::Utf8 => XmlRecords::new(input, file, forced).map(|records| Box::new(records) as Box<_>),
@@ -523,6 +548,47 @@ impl<R: BufRead> XmlRecords<R> {
                     Original { xml: self.reader.get_mut().take_recorded(), namespaces: self.scoped_namespaces() };
                 Ok(Item::Record(Box::new(Imported { record: *record, original })))
             }
+        })
+    }
+}
+
+impl<R: BufRead> Records for XmlRecords<R> {
+    fn checkpoint(&self) -> Checkpoint {
+        let tape = self.reader.get_ref();
+        Checkpoint {
+            record: self.record_number,
+            line: tape.line(),
+            byte: tape.offset(),
+            open: self
+                .open
+                .iter()
+                .map(|e| (String::from_utf8_lossy(&e.name).into_owned(), e.namespaces.clone()))
+                .collect(),
+            unqualified_marc: self.unqualified_marc,
+        }
+    }
+
+    fn resume_from(&mut self, checkpoint: &Checkpoint) -> Result<(), RecordError> {
+        let (line, byte) = (checkpoint.line, checkpoint.byte);
+        let mut input =
+            std::mem::replace(&mut self.reader, xml::reader_over(xml::Spliced::empty())).into_inner().into_inner();
+        let skipped = std::io::copy(&mut std::io::Read::take(&mut input, byte), &mut std::io::sink());
+        if skipped.ok() != Some(byte) {
+            self.finished = true;
+            let reason = "the file is shorter than where the interrupted import had got to".to_string();
+            return Err(self.error(None, line, byte, reason));
+        }
+        self.open = checkpoint
+            .open
+            .iter()
+            .map(|(name, namespaces)| OpenElement { name: name.as_bytes().to_vec(), namespaces: namespaces.clone() })
+            .collect();
+        self.depth = self.open.len();
+        self.record_number = checkpoint.record;
+        self.unqualified_marc = checkpoint.unqualified_marc;
+        self.resume(input, self.open.len(), Vec::new(), byte, line).ok_or_else(|| {
+            self.finished = true;
+            self.error(None, line, byte, "cannot resume reading at the interrupted import's checkpoint".into())
         })
     }
 }

@@ -97,6 +97,12 @@ impl Writer {
         self.writer.delete_term(Term::from_field_text(self.fields.keys, &key.to_lowercase()));
     }
 
+    /// The payload of the last commit, where the import that made it had got to.
+    pub fn last_payload(&self) -> Result<Option<String>, IndexError> {
+        let metas = self.writer.index().load_metas().map_err(tantivy_error(&self.dir))?;
+        Ok(metas.payload)
+    }
+
     /// Makes everything added so far durable, with `payload` stored in the same commit.
     pub fn commit(&mut self, payload: &str) -> Result<(), IndexError> {
         let mut prepared = self.writer.prepare_commit().map_err(tantivy_error(&self.dir))?;

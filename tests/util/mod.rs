@@ -71,6 +71,12 @@ pub fn all_ids(index: &Path) -> Vec<String> {
 /// A record of a bigger file made from real records: `count` copies of a real MARCXML record
 /// with distinct control numbers, for tests that need an import to take a while.
 pub fn large_marcxml(dir: &Path, count: usize) -> PathBuf {
+    large_marcxml_with_rejects(dir, count, usize::MAX)
+}
+
+/// Like [`large_marcxml`], but every `bad_every`-th record (numbers `bad_every`, `2 * bad_every`...)
+/// has a subfield without a code, which rejects it.
+pub fn large_marcxml_with_rejects(dir: &Path, count: usize, bad_every: usize) -> PathBuf {
     let source =
         std::fs::read_to_string(fixture("valid/marcxml/CONVERTED_pymarc_from_marc4j_oclc_63111280_chinese_880.xml"))
             .expect("fixture");
@@ -80,7 +86,13 @@ pub fn large_marcxml(dir: &Path, count: usize) -> PathBuf {
     let mut out = String::with_capacity(record.len() * count + 200);
     out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<collection xmlns=\"http://www.loc.gov/MARC21/slim\">\n");
     for n in 0..count {
-        out.push_str(&record.replace("ocm63111280 ", &format!("synthetic{n:08}")));
+        let copy = record.replace("ocm63111280 ", &format!("synthetic{n:08}"));
+        let number = n + 1;
+        out.push_str(&if number % bad_every == 0 {
+            copy.replacen("<subfield code=\"a\">", "<subfield>", 1)
+        } else {
+            copy
+        });
         out.push('\n');
     }
     out.push_str("</collection>\n");
