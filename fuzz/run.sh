@@ -6,10 +6,12 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 minutes=${1:-5}
-mkdir -p corpus/xml_records
+mkdir -p corpus/xml_records corpus/resume corpus/encoding
 # Seed the XML target with the real fixtures.
-find ../fixtures -name '*.xml' -size -200k -exec cp {} corpus/xml_records/ \;
-for target in xml_records text_analysis query; do
+find ../fixtures -name "*.xml" -size -200k -exec cp {} corpus/xml_records/ \;
+find ../fixtures -name "*.xml" -size -200k -exec cp {} corpus/resume/ \;
+find ../fixtures/encodings -name "*.xml" -exec cp {} corpus/encoding/ \;
+for target in xml_records resume encoding text_analysis query; do
   echo "== $target: $minutes min"
   RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" -- -max_total_time=$((minutes * 60)) -rss_limit_mb=2048 -timeout=10 \
     2>&1 | grep -E '^(#[0-9]+.*(DONE|pulse)|==|SUMMARY|Done)' || true

@@ -162,7 +162,7 @@ pub fn run(plan: &ImportPlan, writer: &mut Writer, observer: &mut dyn Observer) 
             })?;
         }
         let file = plan.inputs.get(state.files_done).map(Input::label).unwrap_or_default();
-        let at_record = state.position.as_ref().map_or(1, |p| p.record + 1);
+        let at_record = state.position.as_ref().map_or(1, Checkpoint::next_record);
         let resumed = Resumed { after_records: state.read, file, at_record };
         observer.resumed(&resumed);
         report.resumed = Some(resumed);
