@@ -32,6 +32,7 @@ use crate::index::{Writer, WriterOptions};
 ///   acadex import catalogue/ harvest.xml.gz
 ///   curl -s "$OAI?verb=ListRecords&metadataPrefix=marc21" | acadex import -
 #[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
 pub struct ImportArgs {
     /// Files or folders to import (folders are walked recursively); - reads standard input.
     #[arg(required = true, value_name = "PATH")]

@@ -44,7 +44,7 @@ pub mod exit {
 ///   acadex import records/          # files, folders, .gz, or - for stdin
 ///   acadex search 'panda AND year:[2015 TO 2022]' --facet year --facet type
 #[derive(Debug, Parser)]
-#[command(name = "acadex", version, max_term_width = 100)]
+#[command(name = "acadex", version, max_term_width = 100, verbatim_doc_comment)]
 pub struct Cli {
     /// The index folder [default: the per-user data folder, e.g. ~/.local/share/acadex/index]
     #[arg(long, global = true, env = "ACADEX_INDEX", value_name = "DIR")]

@@ -24,6 +24,7 @@ use crate::index::{FACETS, IndexReader, SearchRequest, Sort};
 ///   acadex search 'author:"Wu Yongsheng" OR 吴永胜' --sort -year --json
 ///   acadex search --facet country --limit 0        # facet counts over everything
 #[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
 pub struct SearchArgs {
     /// The query; several arguments are joined with spaces. Empty matches everything.
     #[arg(value_name = "QUERY")]
