@@ -54,7 +54,7 @@ fn billion_laughs_is_harmless() {
             real_record(2)
         ),
     );
-    let (report, code) = import_within(work.path(), &file, Duration::from_secs(10));
+    let (report, code) = import_within(&work.path().join("index"), &file, Duration::from_secs(10));
     assert_eq!((code, report["indexed"].as_u64(), report["rejected"].as_u64()), (3, Some(1), Some(1)), "{report}");
     assert!(first_reason(&report).contains("undefined entity &lol9;"), "{report}");
     assert_eq!(report["errors"][0]["record"], 1);

@@ -13,7 +13,11 @@ mod writer;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use tantivy::Index;
+use tantivy::directory::error::{DeleteError, LockError, OpenReadError, OpenWriteError};
+use tantivy::directory::{
+    Directory, DirectoryLock, FileHandle, Lock, META_LOCK, MmapDirectory, WatchCallback, WatchHandle, WritePtr,
+};
+use tantivy::{Index, TantivyError};
 
 pub use query::{
     CheckReport, FacetCount, Hit, IndexReader, QueryError, SearchRequest, SearchResults, Snippet, Sort, Stats,
@@ -31,6 +35,12 @@ pub const WRITER_LOCK: &str = ".tantivy-writer.lock";
 pub enum IndexError {
     #[error("no index at {path}")]
     Missing { path: PathBuf },
+    #[error("the index folder {path} cannot be used: {file} is a file, not a folder")]
+    NotAFolder { path: PathBuf, file: PathBuf },
+    #[error("{path} is not an acadex index and is not empty (it holds {entry})")]
+    NotAnIndex { path: PathBuf, entry: String },
+    #[error("the index folder {path} is not writable: {reason}")]
+    ReadOnly { path: PathBuf, reason: String },
     #[error("another acadex process is writing to the index (lock {lock})")]
     Locked { lock: PathBuf },
     #[error("the index at {path} was built with schema version {found}; this acadex uses version {expected}")]
@@ -48,6 +58,17 @@ impl IndexError {
     pub fn hint(&self) -> Option<String> {
         match self {
             IndexError::Missing { .. } => Some("import records first: acadex import FILES...".into()),
+            IndexError::NotAFolder { .. } => {
+                Some("pass --index with the path of a folder (acadex makes it if it does not exist)".into())
+            }
+            IndexError::NotAnIndex { .. } => {
+                Some("pass --index with a new or empty folder; acadex does not mix its files with others".into())
+            }
+            IndexError::ReadOnly { .. } => Some(
+                "search, show, stats and check work on a read-only index; to import, make the folder \
+                 writable, or copy the index and pass --index COPY"
+                    .into(),
+            ),
             IndexError::Locked { .. } => Some(
                 "wait for the other import to finish, or pass --wait-lock 60s to wait for it; \
                  a lock left by a killed process is released by the OS, never remove it by hand"
@@ -64,8 +85,33 @@ impl IndexError {
     }
 }
 
-pub(crate) fn tantivy_error(path: &Path) -> impl Fn(tantivy::TantivyError) -> IndexError + '_ {
+pub(crate) fn tantivy_error(path: &Path) -> impl Fn(TantivyError) -> IndexError + '_ {
     move |source| IndexError::Tantivy { path: path.to_path_buf(), source }
+}
+
+/// The error for a writer lock that could not be taken.
+pub(crate) fn lock_error(dir: &Path, error: TantivyError) -> IndexError {
+    match error {
+        TantivyError::LockFailure(LockError::LockBusy, _) => IndexError::Locked { lock: dir.join(WRITER_LOCK) },
+        TantivyError::LockFailure(LockError::IoError(source), _) if not_writable(&source) => {
+            IndexError::ReadOnly { path: dir.to_path_buf(), reason: source.to_string() }
+        }
+        other => tantivy_error(dir)(other),
+    }
+}
+
+fn not_writable(error: &std::io::Error) -> bool {
+    matches!(error.kind(), std::io::ErrorKind::ReadOnlyFilesystem | std::io::ErrorKind::PermissionDenied)
+}
+
+/// `dir` or the first of its ancestors that exists, if that is not a folder.
+fn file_in_the_way(dir: &Path) -> Result<(), IndexError> {
+    match dir.ancestors().find(|path| path.exists()) {
+        Some(file) if !file.is_dir() => {
+            Err(IndexError::NotAFolder { path: dir.to_path_buf(), file: file.to_path_buf() })
+        }
+        _ => Ok(()),
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -75,6 +121,7 @@ struct Manifest {
 
 /// Opens an existing index, checking that this acadex can read it.
 pub fn open(dir: &Path) -> Result<(Index, Fields), IndexError> {
+    file_in_the_way(dir)?;
     let manifest_path = dir.join(MANIFEST);
     let manifest = match std::fs::read(&manifest_path) {
         Ok(bytes) => bytes,
@@ -89,7 +136,8 @@ pub fn open(dir: &Path) -> Result<(Index, Fields), IndexError> {
     if found != SCHEMA_VERSION {
         return Err(IndexError::SchemaVersion { path: dir.to_path_buf(), found, expected: SCHEMA_VERSION });
     }
-    let index = Index::open_in_dir(dir).map_err(tantivy_error(dir))?;
+    let directory = MmapDirectory::open(dir).map_err(|e| tantivy_error(dir)(e.into()))?;
+    let index = Index::open(ReadableDirectory(directory)).map_err(tantivy_error(dir))?;
     tokenizer::register(&index);
     let fields = Fields::of(&index.schema()).map_err(tantivy_error(dir))?;
     Ok((index, fields))
@@ -100,14 +148,22 @@ pub fn open_or_create(dir: &Path) -> Result<(Index, Fields), IndexError> {
     if dir.join(MANIFEST).exists() {
         return open(dir);
     }
-    std::fs::create_dir_all(dir).map_err(|source| IndexError::Io {
-        context: format!("cannot create the index folder {}", dir.display()),
-        source,
+    file_in_the_way(dir)?;
+    std::fs::create_dir_all(dir).map_err(|source| match not_writable(&source) {
+        true => IndexError::ReadOnly { path: dir.to_path_buf(), reason: source.to_string() },
+        false => IndexError::Io { context: format!("cannot create the index folder {}", dir.display()), source },
     })?;
     let index = match Index::open_in_dir(dir) {
         // tantivy files without a manifest: an index made by a crashed first run; keep it.
         Ok(index) => index,
-        Err(_) => Index::create_in_dir(dir, schema::build()).map_err(tantivy_error(dir))?,
+        Err(_) => {
+            let io_error = |source| IndexError::Io { context: format!("cannot read {}", dir.display()), source };
+            if let Some(entry) = std::fs::read_dir(dir).map_err(io_error)?.next() {
+                let entry = entry.map_err(io_error)?.file_name().to_string_lossy().into_owned();
+                return Err(IndexError::NotAnIndex { path: dir.to_path_buf(), entry });
+            }
+            Index::create_in_dir(dir, schema::build()).map_err(tantivy_error(dir))?
+        }
     };
     let manifest = serde_json::to_vec(&Manifest { schema_version: SCHEMA_VERSION }).unwrap_or_default();
     write_durably(&dir.join(MANIFEST), &manifest)?;
@@ -127,11 +183,8 @@ pub fn rebuild_from_originals(
         return Err(IndexError::Missing { path: dir.to_path_buf() });
     }
     let index = Index::open_in_dir(dir).map_err(tantivy_error(dir))?;
-    let _lock = match index.writer_with_num_threads::<tantivy::TantivyDocument>(1, 15_000_000) {
-        Ok(writer) => writer,
-        Err(tantivy::TantivyError::LockFailure(..)) => return Err(IndexError::Locked { lock: dir.join(WRITER_LOCK) }),
-        Err(error) => return Err(tantivy_error(dir)(error)),
-    };
+    let _lock =
+        index.writer_with_num_threads::<tantivy::TantivyDocument>(1, 15_000_000).map_err(|e| lock_error(dir, e))?;
     let schema = index.schema();
     let field = |name: &str| schema.get_field(name).map_err(tantivy_error(dir));
     let (original_field, namespaces_field, record_field) =
@@ -179,4 +232,56 @@ fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), IndexError> {
         std::fs::File::open(parent).and_then(|d| d.sync_all()).map_err(io_error)?;
     }
     Ok(())
+}
+
+/// tantivy's folder, readable also where this process cannot write it: a read-only mount, or
+/// another user's index. tantivy's readers take its meta lock, a file it opens for writing, only
+/// so that a writer's garbage collection cannot delete segment files while they are opened.
+/// Without write access the lock is skipped: on a read-only mount there is no writer; on another
+/// user's index, that user's import could collect files under a search, which then fails (and
+/// can be run again) but changes nothing.
+#[derive(Debug, Clone)]
+struct ReadableDirectory(MmapDirectory);
+
+impl Directory for ReadableDirectory {
+    fn get_file_handle(&self, path: &Path) -> Result<std::sync::Arc<dyn FileHandle>, OpenReadError> {
+        self.0.get_file_handle(path)
+    }
+
+    fn delete(&self, path: &Path) -> Result<(), DeleteError> {
+        self.0.delete(path)
+    }
+
+    fn exists(&self, path: &Path) -> Result<bool, OpenReadError> {
+        self.0.exists(path)
+    }
+
+    fn open_write(&self, path: &Path) -> Result<WritePtr, OpenWriteError> {
+        self.0.open_write(path)
+    }
+
+    fn atomic_read(&self, path: &Path) -> Result<Vec<u8>, OpenReadError> {
+        self.0.atomic_read(path)
+    }
+
+    fn atomic_write(&self, path: &Path, data: &[u8]) -> std::io::Result<()> {
+        self.0.atomic_write(path, data)
+    }
+
+    fn sync_directory(&self) -> std::io::Result<()> {
+        self.0.sync_directory()
+    }
+
+    fn watch(&self, watch_callback: WatchCallback) -> tantivy::Result<WatchHandle> {
+        self.0.watch(watch_callback)
+    }
+
+    fn acquire_lock(&self, lock: &Lock) -> Result<DirectoryLock, LockError> {
+        match self.0.acquire_lock(lock) {
+            Err(LockError::IoError(error)) if lock.filepath == META_LOCK.filepath && not_writable(&error) => {
+                Ok(DirectoryLock::from(Box::new(())))
+            }
+            other => other,
+        }
+    }
 }

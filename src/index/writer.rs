@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use tantivy::directory::error::LockError;
 use tantivy::{IndexWriter, TantivyError, Term};
 
-use super::{Fields, IndexError, WRITER_LOCK, document, open_or_create, tantivy_error};
+use super::{Fields, IndexError, WRITER_LOCK, document, lock_error, open_or_create, tantivy_error};
 use crate::formats::Imported;
 
 /// Largest segment (in records) that merges still take as input. Merging holds the merged
@@ -62,7 +62,7 @@ impl Writer {
                     }
                     std::thread::sleep(Duration::from_millis(100));
                 }
-                Err(error) => return Err(tantivy_error(dir)(error)),
+                Err(error) => return Err(lock_error(dir, error)),
             }
         };
         // Segments past this size are not merged further while importing: merging reads every
