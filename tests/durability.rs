@@ -69,7 +69,7 @@ impl Moments {
 }
 
 #[test]
-fn kill_9_at_random_moments_then_resume_neither_loses_skips_nor_repeats() {
+fn kill_9_or_ctrl_c_at_random_moments_then_resume_neither_loses_skips_nor_repeats() {
     const BAD_EVERY: usize = 1000;
     let work = tempfile::tempdir().expect("tempdir");
     let file = large_marcxml_with_rejects(work.path(), RECORDS, BAD_EVERY);
@@ -84,7 +84,13 @@ fn kill_9_at_random_moments_then_resume_neither_loses_skips_nor_repeats() {
         // the next commit, which comes every 500 records.
         let reported = wait_for_commits(&mut child, 1);
         std::thread::sleep(Duration::from_millis(moments.next_millis(400)));
-        child.kill().expect("kill -9");
+        if round % 2 == 0 {
+            child.kill().expect("kill -9");
+        } else {
+            // Ctrl-C: the same promise as kill -9.
+            let pid = child.id().to_string();
+            assert!(Command::new("kill").args(["-INT", &pid]).status().expect("kill runs").success());
+        }
         let finished = child.wait().expect("reaped").success();
         killed += usize::from(!finished);
         let count = record_count(&index);
@@ -97,7 +103,7 @@ fn kill_9_at_random_moments_then_resume_neither_loses_skips_nor_repeats() {
             break;
         }
     }
-    eprintln!("kill -9: {killed} kills (seed {seed})");
+    eprintln!("kill -9: {killed} imports killed (kill -9 and Ctrl-C in turn; seed {seed})");
     let (report, code) = util::import(&index, std::slice::from_ref(&file));
     assert_eq!(code, 3, "{report}");
     assert!(killed == 0 || report["resumed"]["after_records"].as_u64() > Some(0), "the last run resumed: {report}");
