@@ -222,3 +222,35 @@ fn words_ending_in_a_star_match_as_prefixes() {
     let (results, code) = search(index.path(), "zzzq*", &[]);
     assert_eq!((code, results["total"].as_u64()), (1, Some(0)));
 }
+
+/// Facet counts are exact over several segments with deleted (re-imported) records: each value
+/// shown counts what filtering on it finds, whether the query matches everything (counted from
+/// the columns) or some records (counted document by document).
+#[test]
+fn facet_counts_equal_what_filtering_on_each_value_finds() {
+    let index = tempfile::tempdir().expect("tempdir");
+    for folder in ["marcxml", "oai_dc", "http/oai_pmh", "marcxml"] {
+        import(index.path(), &[util::corpus(folder)]);
+    }
+    let facets = ["type", "year", "language", "country", "subject", "source"];
+    for query in ["", "history OR china OR data"] {
+        let mut args = vec!["--limit", "0", "--facet-size", "5"];
+        for facet in facets {
+            args.extend(["--facet", facet]);
+        }
+        let (results, _) = search(index.path(), query, &args);
+        let mut checked = 0;
+        for facet in facets {
+            let counts = results["facets"][facet].as_array().expect("facet counts");
+            assert!(!counts.is_empty(), "{query:?}: {facet} has values");
+            for bucket in counts {
+                let value = bucket["value"].as_str().expect("value");
+                let filter = format!("{facet}={value}");
+                let (filtered, _) = search(index.path(), query, &["--limit", "0", "--filter", &filter]);
+                assert_eq!(bucket["count"], filtered["total"], "{query:?}: {filter}");
+                checked += 1;
+            }
+        }
+        assert!(checked >= 15, "{checked} values checked");
+    }
+}

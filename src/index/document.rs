@@ -17,7 +17,8 @@ pub(crate) fn build(fields: &Fields, record: &Record, original: &Original) -> Ta
     if let Some(year) = record.year().and_then(|y| u64::try_from(y).ok()) {
         doc.add_u64(fields.year, year);
     }
-    for language in &record.languages {
+    // Each facet value once per document: facet counts read column values as document counts.
+    for language in distinct(&record.languages) {
         doc.add_text(fields.language, language);
     }
     for country in record.countries() {
@@ -26,7 +27,7 @@ pub(crate) fn build(fields: &Fields, record: &Record, original: &Original) -> Ta
     for institution in institutions(record) {
         doc.add_text(fields.institution, institution);
     }
-    for subject in &record.subjects {
+    for subject in distinct(&record.subjects) {
         doc.add_text(fields.subject_exact, subject);
         doc.add_text(fields.subject, subject);
     }
@@ -70,6 +71,17 @@ pub(crate) fn build(fields: &Fields, record: &Record, original: &Original) -> Ta
 
 /// The institutions a record is associated with: contributors' affiliations, and bodies that
 /// hosted or organised (or authored) it.
+/// The values in first-seen order, without repeats.
+fn distinct(values: &[String]) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::with_capacity(values.len());
+    for value in values {
+        if !out.contains(&value.as_str()) {
+            out.push(value);
+        }
+    }
+    out
+}
+
 fn institutions(record: &Record) -> Vec<&str> {
     let mut out: Vec<&str> = Vec::new();
     for contributor in &record.contributors {

@@ -5,6 +5,7 @@
 //! and they only ever see committed data.
 
 mod document;
+mod facets;
 mod query;
 pub mod schema;
 pub mod tokenizer;

@@ -8,9 +8,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use tantivy::aggregation::agg_req::Aggregations;
-use tantivy::aggregation::agg_result::AggregationResults;
-use tantivy::aggregation::{AggContextParams, AggregationCollector};
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, QueryParserError, TermQuery};
 use tantivy::schema::IndexRecordOption;
@@ -18,6 +15,7 @@ use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, Index, Order, ReloadPolicy, Searcher, TantivyDocument, Term};
 
 use super::document::{stored_bytes, stored_text};
+use super::facets::{Facet, FacetCollector};
 use super::schema::{DEFAULT_FIELDS, FACETS, SCHEMA_VERSION};
 use super::{Fields, IndexError, open, tantivy_error};
 use crate::formats::Original;
@@ -173,23 +171,24 @@ impl IndexReader {
     }
 
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResults, IndexError> {
+        if let Some(results) = self.browse(request)? {
+            return Ok(results);
+        }
         let text_query = self.parse(&request.query)?;
         let query = self.with_filters(text_query.box_clone(), &request.filters)?;
-        let aggregations = self.aggregations(&request.facets, request.facet_size)?;
+        let facets = self.facet_collector(&request.facets, request.facet_size)?;
         let top = TopDocs::with_limit(request.limit.max(1)).and_offset(request.offset);
-        let agg_collector = AggregationCollector::from_aggs(aggregations, AggContextParams::default());
         let err = tantivy_error(&self.dir);
         let (total, addresses, aggregated) = match request.sort {
             Sort::Relevance => {
                 let (total, top, aggs) =
-                    self.searcher.search(&query, &(Count, top.order_by_score(), agg_collector)).map_err(err)?;
+                    self.searcher.search(&query, &(Count, top.order_by_score(), facets)).map_err(err)?;
                 (total, top.into_iter().map(|(score, a)| (Some(score), a)).collect::<Vec<_>>(), aggs)
             }
             Sort::YearAscending | Sort::YearDescending => {
                 let order = if request.sort == Sort::YearAscending { Order::Asc } else { Order::Desc };
                 let collector = top.order_by_fast_field::<u64>("year", order);
-                let (total, top, aggs) =
-                    self.searcher.search(&query, &(Count, collector, agg_collector)).map_err(err)?;
+                let (total, top, aggs) = self.searcher.search(&query, &(Count, collector, facets)).map_err(err)?;
                 (total, top.into_iter().map(|(_, a)| (None, a)).collect(), aggs)
             }
         };
@@ -199,7 +198,35 @@ impl IndexReader {
             .into_iter()
             .map(|(score, address)| self.hit(score, address, snippets.as_ref()))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(SearchResults { total, hits, facets: facet_counts(&request.facets, aggregated) })
+        Ok(SearchResults { total, hits, facets: aggregated })
+    }
+
+    /// Everything, unfiltered, in index order: the count is known, the first hits are the first
+    /// live documents, so nothing needs scoring (a match-all query would score every document
+    /// to rank equal scores), and facets are counted straight from the columns. `None` for any
+    /// other request.
+    fn browse(&self, request: &SearchRequest) -> Result<Option<SearchResults>, IndexError> {
+        let everything = matches!(request.query.trim(), "" | "*");
+        if !everything || !request.filters.is_empty() || request.sort != Sort::Relevance {
+            return Ok(None);
+        }
+        let mut facets = self.facet_collector(&request.facets, request.facet_size)?;
+        facets.everything = true;
+        let facets = if request.facets.is_empty() {
+            BTreeMap::new()
+        } else {
+            self.searcher.search(&AllQuery, &facets).map_err(tantivy_error(&self.dir))?
+        };
+        let addresses =
+            self.searcher.segment_readers().iter().enumerate().flat_map(|(segment, reader)| {
+                reader.doc_ids_alive().map(move |doc| DocAddress::new(segment as u32, doc))
+            });
+        let hits = addresses
+            .skip(request.offset)
+            .take(request.limit)
+            .map(|address| self.hit(Some(1.0), address, None))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(SearchResults { total: self.searcher.num_docs() as usize, hits, facets }))
     }
 
     /// Parses a query in acadex's syntax (tantivy's, over acadex's fields and boosts).
@@ -343,33 +370,22 @@ impl IndexReader {
         Ok(Term::from_field_text(field, &value.trim().to_lowercase()))
     }
 
-    fn aggregations(&self, facets: &[String], size: usize) -> Result<Aggregations, IndexError> {
-        let mut request = serde_json::Map::new();
-        for facet in facets {
-            let Some((_, field)) = FACETS.iter().find(|(name, _)| name == facet) else {
-                return Err(QueryError {
+    fn facet_collector(&self, facets: &[String], size: usize) -> Result<FacetCollector, IndexError> {
+        let facets = facets
+            .iter()
+            .map(|facet| {
+                let (_, field) = FACETS.iter().find(|(name, _)| name == facet).ok_or_else(|| QueryError {
                     reason: format!(
                         "unknown facet '{facet}' (facets: {})",
                         FACETS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
                     ),
                     query: facet.clone(),
                     position: None,
-                }
-                .into());
-            };
-            let mut terms = serde_json::json!({ "field": field, "size": size.max(1) });
-            if facet == "year" {
-                terms["order"] = serde_json::json!({ "_key": "desc" });
-            }
-            request.insert(facet.clone(), serde_json::json!({ "terms": terms }));
-        }
-        serde_json::from_value(serde_json::Value::Object(request)).map_err(|e| {
-            IndexError::from(QueryError {
-                reason: format!("facet request: {e}"),
-                query: facets.join(","),
-                position: None,
+                })?;
+                Ok(Facet { name: facet.clone(), field: field.to_string(), numeric: facet == "year" })
             })
-        })
+            .collect::<Result<Vec<_>, QueryError>>()?;
+        Ok(FacetCollector { facets, size: size.max(1), everything: false })
     }
 
     fn hit(&self, score: Option<f32>, address: DocAddress, snippets: Option<&Snippets>) -> Result<Hit, IndexError> {
@@ -528,28 +544,6 @@ fn to_snippet(snippet: &tantivy::snippet::Snippet) -> Snippet {
         text: snippet.fragment().to_string(),
         highlights: snippet.highlighted().iter().map(|r| [r.start, r.end]).collect(),
     }
-}
-
-fn facet_counts(facets: &[String], results: AggregationResults) -> BTreeMap<String, Vec<FacetCount>> {
-    let json = serde_json::to_value(&results).unwrap_or_default();
-    facets
-        .iter()
-        .map(|facet| {
-            let buckets = json[facet]["buckets"].as_array().cloned().unwrap_or_default();
-            let counts = buckets
-                .iter()
-                .map(|bucket| FacetCount {
-                    value: match &bucket["key"] {
-                        serde_json::Value::String(s) => s.clone(),
-                        serde_json::Value::Number(n) => n.as_f64().map_or_else(|| n.to_string(), |f| format!("{f:.0}")),
-                        other => other.to_string(),
-                    },
-                    count: bucket["doc_count"].as_u64().unwrap_or(0),
-                })
-                .collect();
-            (facet.clone(), counts)
-        })
-        .collect()
 }
 
 fn folder_bytes(dir: &Path) -> u64 {
