@@ -190,8 +190,9 @@ fn unknown_and_violated_encodings_are_refused_clearly() {
         "{HEADER}<collection xmlns=\"http://www.loc.gov/MARC21/slim\">{}</collection>",
         real_record(4).replace("Summerland", "Summer\0land")
     );
-    let (_, code) = import_within(&index, &write(work.path(), "nul.xml", nul), Duration::from_secs(10));
-    assert!(code == 0 || code == 3, "NUL bytes give a documented exit code, got {code}");
+    let (report, code) = import_within(&index, &write(work.path(), "nul.xml", nul), Duration::from_secs(10));
+    assert_eq!((code, report["rejected"].as_u64()), (3, Some(1)), "XML does not allow NUL: {report}");
+    assert!(first_reason(&report).contains("NUL"), "{report}");
 }
 
 #[test]

@@ -188,46 +188,6 @@ fn oai_pmh_deletions_remove_records_whatever_their_identity() {
     assert!(!ids.iter().any(|id| id.contains("8433364")), "the deleted record is not there: {ids:?}");
 }
 
-/// Reads a malformed fixture's sidecar expectation.
-fn expectation(name: &str) -> BTreeMap<String, String> {
-    let text = std::fs::read_to_string(fixture(&format!("malformed/{name}.expect"))).expect("expect file");
-    text.lines()
-        .filter_map(|line| line.split_once(": "))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect()
-}
-
-#[test]
-fn malformed_inputs_give_located_errors_and_lose_nothing() {
-    for name in ["truncated", "not_xml", "broken_field", "bad_tag", "jabref_truncated_sru_response"] {
-        let expect = expectation(name);
-        let index = tempfile::tempdir().expect("tempdir");
-        let file = fixture(&format!("malformed/{name}.xml"));
-        let (report, code) = import(index.path(), std::slice::from_ref(&file));
-        assert_eq!(code, 3, "{name}: exit 3 when something was rejected");
-        assert_eq!(report["indexed"].to_string(), expect["good_records"], "{name}: good records indexed");
-        assert_eq!(report["rejected"].to_string(), expect["rejected"], "{name}: rejected");
-        let error = &report["errors"][0];
-        assert!(error["file"].as_str().expect("file").ends_with(&format!("{name}.xml")), "{name}: names the file");
-        let reason = error["reason"].as_str().expect("reason");
-        assert!(reason.contains(&expect["error"]), "{name}: '{reason}' says '{}'", expect["error"]);
-        assert_eq!(error["line"].to_string(), expect["line"], "{name}: line");
-        if let Some(record) = expect.get("record") {
-            assert_eq!(error["record"].to_string(), *record, "{name}: record number");
-        }
-        if let Some(good) = expect.get("good_ids") {
-            let ids = all_ids(index.path());
-            for id in good.split(',') {
-                assert!(ids.iter().any(|i| i.ends_with(id.trim())), "{name}: {id} indexed, got {ids:?}");
-            }
-        }
-        let rejects = report["rejects_file"].as_str().map(PathBuf::from).expect("a rejects file");
-        let written = std::fs::read(&rejects).expect("rejects file exists");
-        let sidecar_written = rejects.with_extension("1.bin").exists();
-        assert!(written.len() > 200 || sidecar_written, "{name}: the bad bytes are kept");
-    }
-}
-
 #[test]
 fn a_fixed_rejects_file_imports_the_records_it_holds() {
     let index = tempfile::tempdir().expect("tempdir");

@@ -23,7 +23,7 @@ use std::io::BufRead;
 use std::str::FromStr;
 
 use quick_xml::events::{BytesStart, Event};
-use quick_xml::name::ResolveResult;
+use quick_xml::name::{Namespace, ResolveResult};
 use serde::{Deserialize, Serialize};
 
 use crate::model::Record;
@@ -283,6 +283,9 @@ pub struct XmlRecords<R: BufRead> {
     last_record: Option<(Vec<u8>, RecordKind)>,
     /// The encoding the input was converted from, when it was not UTF-8.
     converted_from: Option<&'static str>,
+    /// A `collection` or `record` element that is not MARC's, and where: if the file yields
+    /// no record, that is the likely reason, and it is reported.
+    no_records_because: Option<(String, u64, u64)>,
     finished: bool,
 }
 
@@ -337,6 +340,7 @@ impl<R: BufRead> XmlRecords<R> {
             open: Vec::new(),
             last_record: None,
             converted_from: None,
+            no_records_because: None,
             finished: false,
         })
     }
@@ -371,6 +375,33 @@ impl<R: BufRead> XmlRecords<R> {
                 "the root element <{local}> is not one acadex reads (MARCXML <collection> or <record>, \
                  OAI-PMH, oai_dc:dc); if it wraps such records, pass --format"
             )),
+        }
+    }
+
+    /// Why a `collection` or `record` element is not read as MARC: its prefix is declared
+    /// nowhere, or it is in another namespace. `None` if it is MARC's or in no namespace.
+    fn why_not_marc(&self, start: &BytesStart<'_>, resolved: &ResolveResult<'_>) -> Option<String> {
+        let name = start.name().as_ref().to_string();
+        let prefix = name.split_once(':').map(|(prefix, _)| prefix.to_string());
+        match resolved {
+            ResolveResult::Unknown(_) => {
+                let prefix = prefix.unwrap_or_default();
+                Some(format!("the namespace prefix '{prefix}' of <{name}> is not declared (xmlns:{prefix}=\"...\")"))
+            }
+            ResolveResult::Bound(Namespace("")) => {
+                let key = prefix.map_or("xmlns".to_string(), |p| format!("xmlns:{p}"));
+                let declared = self
+                    .open
+                    .iter()
+                    .flat_map(|e| &e.namespaces)
+                    .chain(&xml::namespace_declarations(start))
+                    .filter(|(k, _)| *k == key)
+                    .map(|(_, ns)| ns.clone())
+                    .next_back()
+                    .unwrap_or_default();
+                Some(format!("<{name}> is in namespace \"{declared}\", not MARCXML's \"{MARC_NS}\""))
+            }
+            _ => None,
         }
     }
 
@@ -418,17 +449,19 @@ impl<R: BufRead> XmlRecords<R> {
     /// next record is rejected verbatim as one piece, and the walker carries on from that record
     /// with a fresh reader, so one damaged record costs only itself.
     fn recover(&mut self, broken: Option<BrokenRecord>, line: u64, byte: u64, fault: XmlFault) -> RecordError {
-        let Some((name, kind)) = self.last_record.clone() else {
-            return self.fatal(fault);
-        };
         if self.reader.get_ref().overflowed() {
             return self.fatal(fault);
         }
         let mut piece = self.reader.get_mut().take_recorded();
-        // Records do not nest, so the next record starts at the first start tag of that name
-        // after the broken one's own, even when the break is found later (a truncated record
-        // swallows the next one's start tag as a child and breaks at its end tag).
-        let mut finder = ResyncFinder::new(&name, kind == RecordKind::Oai && broken.is_some(), 1);
+        let mut finder = match &self.last_record {
+            // Records do not nest, so the next record starts at the first start tag of that name
+            // after the broken one's own, even when the break is found later (a truncated record
+            // swallows the next one's start tag as a child and breaks at its end tag).
+            Some((name, kind)) => ResyncFinder::new(Some(name), *kind == RecordKind::Oai && broken.is_some(), 1),
+            // Before any record nothing says what one looks like: carry on at the next element
+            // after the break (a bad byte in a comment, a broken wrapper tag).
+            None => ResyncFinder::new(None, false, fault.byte.saturating_sub(byte) as usize + 1),
+        };
         let mut input =
             std::mem::replace(&mut self.reader, xml::reader_over(xml::Spliced::empty())).into_inner().into_inner();
         let mut found = finder.scan(&piece);
@@ -513,6 +546,39 @@ impl<R: BufRead> XmlRecords<R> {
         Some(Err(self.error(None, line, byte, reason)))
     }
 
+    /// A record whose bytes hold the start of another record is broken XML that quick-xml let
+    /// through: an attribute value with a stray quote runs on over the records after it. That
+    /// is found here and treated as broken XML. MARC and Dublin Core records do not nest; an
+    /// OAI-PMH record holds one header (its metadata may hold an inner `record`).
+    fn swallowed_record(&self, kind: RecordKind, start: &BytesStart<'_>, byte: u64) -> Option<XmlFault> {
+        let tape = self.reader.get_ref();
+        if tape.overflowed() {
+            return None;
+        }
+        let bytes = tape.recorded();
+        let qualified = start.name();
+        let name = qualified.as_ref().as_bytes();
+        let record_tag = [b"<", name].concat();
+        let at = if kind == RecordKind::Oai {
+            let prefix = name.iter().position(|&b| b == b':').map_or(&name[..0], |colon| &name[..=colon]);
+            let header_tag = [b"<", prefix, b"header"].concat();
+            let Found::At(first) = find_tag(bytes, 1, &header_tag) else { return None };
+            let Found::At(second) = find_tag(bytes, first + 1, &header_tag) else { return None };
+            // The swallowed record starts at the last record start tag before its header.
+            bytes[..second].windows(record_tag.len()).rposition(|w| w == record_tag).filter(|&at| at > 0)?
+        } else {
+            let Found::At(at) = find_tag(bytes, 1, &record_tag) else { return None };
+            at
+        };
+        let at = byte + at as u64;
+        Some(XmlFault {
+            reason: "malformed XML: a tag or attribute value is not closed, so the record runs into the next one"
+                .into(),
+            line: tape.line_at(at),
+            byte: at,
+        })
+    }
+
     fn read_record(
         &mut self,
         kind: RecordKind,
@@ -530,6 +596,10 @@ impl<R: BufRead> XmlRecords<R> {
             RecordKind::Dc => dublin_core::read_record(&mut self.reader, buf, &context),
         };
         let number = Some(self.record_number);
+        let parsed = match parsed {
+            Ok(_) => self.swallowed_record(kind, start, byte).map_or(parsed, Err),
+            other => other,
+        };
         Some(match parsed {
             Err(fault) => {
                 let broken = BrokenRecord { number: self.record_number, line, byte };
@@ -636,6 +706,10 @@ impl<R: BufRead> Iterator for XmlRecords<R> {
                 Event::Start(start) => {
                     let start = start.into_owned();
                     let local = xml::local_name(&start);
+                    let looks_marc = matches!(local.as_str(), "collection" | "record");
+                    if looks_marc && self.no_records_because.is_none() {
+                        self.no_records_because = self.why_not_marc(&start, &resolved).map(|why| (why, line, byte));
+                    }
                     if self.depth == 0
                         && let Err(reason) = self.check_root(&resolved, &local)
                     {
@@ -684,6 +758,11 @@ impl<R: BufRead> Iterator for XmlRecords<R> {
                 }
                 Event::Eof => {
                     self.finished = true;
+                    if let Some((why, line, byte)) = self.no_records_because.take()
+                        && self.record_number == 0
+                    {
+                        return Some(Err(self.error(None, line, byte, format!("no records read: {why}"))));
+                    }
                     if self.depth > 0 {
                         let reason =
                             "unexpected end of file: the file is truncated (its enclosing elements are not closed)";
@@ -722,15 +801,16 @@ fn sniff_unsupported(head: &[u8]) -> Option<String> {
 /// the record's name (for OAI-PMH records, the next one after the broken record's end tag,
 /// since their metadata may hold an inner `record` of the same name).
 struct ResyncFinder {
-    start_tag: Vec<u8>,
+    /// `None`: any element's start tag.
+    start_tag: Option<Vec<u8>>,
     end_tag: Option<Vec<u8>>,
     from: usize,
 }
 
 impl ResyncFinder {
-    fn new(name: &[u8], after_end_tag: bool, from: usize) -> Self {
-        let start_tag = [b"<", name].concat();
-        let end_tag = after_end_tag.then(|| [b"</", name].concat());
+    fn new(name: Option<&[u8]>, after_end_tag: bool, from: usize) -> Self {
+        let start_tag = name.map(|name| [b"<", name].concat());
+        let end_tag = name.filter(|_| after_end_tag).map(|name| [b"</", name].concat());
         ResyncFinder { start_tag, end_tag, from }
     }
 
@@ -748,7 +828,11 @@ impl ResyncFinder {
                 }
             }
         }
-        match find_tag(bytes, self.from, &self.start_tag) {
+        let found = match &self.start_tag {
+            Some(tag) => find_tag(bytes, self.from, tag),
+            None => find_element_start(bytes, self.from),
+        };
+        match found {
             Found::At(at) => Some(at),
             Found::NotBefore(from) => {
                 self.from = from;
@@ -762,6 +846,20 @@ enum Found {
     At(usize),
     /// Not found; a later scan of more bytes can start here.
     NotBefore(usize),
+}
+
+/// Finds `<` followed by the first byte of an element name.
+fn find_element_start(bytes: &[u8], from: usize) -> Found {
+    let mut at = from;
+    while let Some(offset) = bytes.get(at..).and_then(|rest| rest.iter().position(|&b| b == b'<')) {
+        at += offset;
+        match bytes.get(at + 1) {
+            None => return Found::NotBefore(at),
+            Some(next) if next.is_ascii_alphabetic() || *next == b'_' || *next >= 0x80 => return Found::At(at),
+            Some(_) => at += 1,
+        }
+    }
+    Found::NotBefore(bytes.len().max(from))
 }
 
 /// Finds `<name` (or `</name`) followed by a byte that ends a tag name.

@@ -33,6 +33,8 @@ pub struct Tape<R> {
     /// Bytes consumed since the last restart, recorded or not: past twice the record cap the
     /// input is refused, because quick-xml would otherwise buffer a single huge text node whole.
     since_restart: usize,
+    /// Input offset of the first recorded byte.
+    restart_offset: u64,
     /// What to add to quick-xml's own positions to get offsets in the input, for a reader that
     /// was started part-way through it behind a re-opening prefix (see [`Spliced`]).
     position_skew: i64,
@@ -40,7 +42,16 @@ pub struct Tape<R> {
 
 impl<R: BufRead> Tape<R> {
     pub fn new(inner: R) -> Self {
-        Tape { inner, offset: 0, line: 1, bytes: Vec::new(), overflowed: false, since_restart: 0, position_skew: 0 }
+        Tape {
+            inner,
+            offset: 0,
+            line: 1,
+            bytes: Vec::new(),
+            overflowed: false,
+            since_restart: 0,
+            restart_offset: 0,
+            position_skew: 0,
+        }
     }
 
     /// Makes the counters say `offset` and `line` from here on, for a reader that starts
@@ -63,6 +74,7 @@ impl<R: BufRead> Tape<R> {
 
     /// Forgets what was recorded and starts recording afresh from the next byte.
     pub fn restart(&mut self) {
+        self.restart_offset = self.offset;
         self.bytes.clear();
         self.overflowed = false;
         self.since_restart = 0;
@@ -85,6 +97,23 @@ impl<R: BufRead> Tape<R> {
     /// 1-based line of the next byte to be consumed.
     pub fn line(&self) -> u64 {
         self.line
+    }
+
+    /// The line of input offset `byte`, if it is among the recorded bytes (else the current line).
+    pub fn line_at(&self, byte: u64) -> u64 {
+        let Some(after) = byte.checked_sub(self.restart_offset).and_then(|at| self.bytes.get(at as usize..)) else {
+            return self.line;
+        };
+        if self.overflowed {
+            return self.line;
+        }
+        self.line - after.iter().filter(|&&b| b == b'\n').count() as u64
+    }
+
+    /// The input offset of the first byte that is not UTF-8 among the recorded bytes.
+    fn first_non_utf8(&self) -> Option<u64> {
+        let error = std::str::from_utf8(&self.bytes).err()?;
+        Some(self.restart_offset + error.valid_up_to() as u64)
     }
 
     pub fn offset(&self) -> u64 {
@@ -262,12 +291,14 @@ fn fault<R: BufRead>(reader: &XmlReader<R>, error: &quick_xml::Error) -> XmlFaul
     let (reason, byte) = match error {
         // Reading failed, not parsing: quick-xml has no position for it, the tape has.
         quick_xml::Error::Io(io) => (io.to_string(), tape.offset()),
-        quick_xml::Error::Encoding(_) => {
-            (format!("invalid UTF-8 ({error}); acadex reads UTF-8 XML"), tape.input_offset(reader.error_position()))
-        }
+        // quick-xml reports no position for text that is not UTF-8; the recorded bytes tell.
+        quick_xml::Error::Encoding(_) => (
+            format!("invalid UTF-8 ({error}); acadex reads UTF-8 XML"),
+            tape.first_non_utf8().unwrap_or_else(|| tape.input_offset(reader.error_position())),
+        ),
         _ => (format!("malformed XML: {error}"), tape.input_offset(reader.error_position())),
     };
-    XmlFault { reason, line: tape.line(), byte }
+    XmlFault { reason, line: tape.line_at(byte), byte }
 }
 
 /// The namespace an element resolved to, owned, so the event buffer can be reused.
@@ -327,28 +358,35 @@ pub fn namespace_declarations(element: &BytesStart<'_>) -> Vec<(String, String)>
 /// Appends the character data of a text-like event to `out`. Entity references other than the
 /// predefined five and character references are refused: acadex never expands DTD entities.
 pub fn append_text(event: &Event<'_>, out: &mut String) -> Result<(), String> {
-    match event {
-        Event::Text(text) => out.push_str(&text.xml10_content()),
-        Event::CData(data) => out.push_str(&data.xml10_content()),
-        Event::GeneralRef(reference) => {
-            let resolved = match reference.resolve_char_ref() {
-                Ok(Some(c)) => Some(c),
-                Ok(None) => match &**reference {
-                    "lt" => Some('<'),
-                    "gt" => Some('>'),
-                    "amp" => Some('&'),
-                    "apos" => Some('\''),
-                    "quot" => Some('"'),
-                    _ => None,
-                },
-                Err(_) => None,
-            };
-            match resolved {
-                Some(c) => out.push(c),
-                None => return Err(format!("undefined entity &{};", &**reference)),
-            }
+    let text = match event {
+        Event::Text(text) => Some(text.xml10_content()),
+        Event::CData(data) => Some(data.xml10_content()),
+        _ => None,
+    };
+    if let Some(text) = text {
+        if text.contains('\0') {
+            return Err("a NUL byte in text (XML does not allow U+0000)".into());
         }
-        _ => {}
+        out.push_str(&text);
+        return Ok(());
+    }
+    if let Event::GeneralRef(reference) = event {
+        let resolved = match reference.resolve_char_ref() {
+            Ok(Some(c)) => Some(c),
+            Ok(None) => match &**reference {
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "amp" => Some('&'),
+                "apos" => Some('\''),
+                "quot" => Some('"'),
+                _ => None,
+            },
+            Err(_) => None,
+        };
+        match resolved {
+            Some(c) => out.push(c),
+            None => return Err(format!("undefined entity &{};", &**reference)),
+        }
     }
     Ok(())
 }
