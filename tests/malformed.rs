@@ -547,6 +547,13 @@ fn mutants_of_every_valid_fixture_never_panic_or_hang_and_keep_their_intact_reco
                 let yielded = records(&outcome).len();
                 let (minimum, lost) = match *mutation {
                     Mutation::Truncate { at } => (good.iter().filter(|&&(_, e)| e <= at).count(), 0),
+                    // Damage to the declaration or the root element may refuse the whole file,
+                    // as long as it says so.
+                    _ if good.first().is_some_and(|&(start, _)| mutation.point() < start)
+                        && outcome.items.iter().any(|item| item.as_ref().is_err_and(|e| e.record.is_none())) =>
+                    {
+                        (0, 0)
+                    }
                     _ => {
                         let hit = good.iter().filter(|&&(s, e)| s <= mutation.point() && mutation.point() < e).count();
                         (good.len().saturating_sub(hit + 1), hit)
