@@ -3,7 +3,7 @@
 //! import would skip or repeat records.
 #![no_main]
 
-use acadex::formats::{self, Item, RecordError, Records};
+use acadex::formats::{self, Item, RecordError};
 use libfuzzer_sys::fuzz_target;
 
 fn outcome(item: Result<Item, RecordError>) -> String {
