@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, QueryParserError, TermQuery};
-use tantivy::schema::IndexRecordOption;
+use tantivy::schema::document::{DeserializeError, DocumentDeserialize, DocumentDeserializer};
+use tantivy::schema::{IndexRecordOption, OwnedValue};
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, Index, Order, ReloadPolicy, Searcher, TantivyDocument, Term};
 
@@ -408,9 +409,8 @@ impl IndexReader {
     }
 
     fn record_at(&self, address: DocAddress) -> Result<Record, IndexError> {
-        let doc = self.document(address)?;
-        let bytes = stored_bytes(&doc, self.fields.record).unwrap_or_default();
-        serde_json::from_slice(bytes).map_err(|e| IndexError::Io {
+        let StoredRecordJson(bytes) = self.searcher.doc(address).map_err(tantivy_error(&self.dir))?;
+        serde_json::from_slice(&bytes).map_err(|e| IndexError::Io {
             context: format!("stored record at {address:?} in {} cannot be read", self.dir.display()),
             source: std::io::Error::other(e),
         })
@@ -610,6 +610,20 @@ fn describe_parse_error(error: &QueryParserError) -> String {
         QueryParserError::FieldDoesNotExist(field) => format!("unknown field '{field}'"),
         QueryParserError::ExpectedInt(_) => "year needs a number, e.g. year:2020 or year:[2015 TO 2022]".into(),
         other => other.to_string(),
+    }
+}
+
+/// The first stored field of a document, which `document::build` makes the record's JSON. A
+/// hit needs nothing else, so the original XML stored after it (most of a document's stored
+/// bytes) is never deserialized or copied; only `show --original` and `reindex` read it.
+struct StoredRecordJson(Vec<u8>);
+
+impl DocumentDeserialize for StoredRecordJson {
+    fn deserialize<'de, D: DocumentDeserializer<'de>>(mut deserializer: D) -> Result<Self, DeserializeError> {
+        match deserializer.next_field::<OwnedValue>()? {
+            Some((_, OwnedValue::Bytes(bytes))) => Ok(StoredRecordJson(bytes)),
+            _ => Err(DeserializeError::Custom("the stored document does not start with its record".into())),
+        }
     }
 }
 
