@@ -157,6 +157,9 @@ pub struct Checkpoint {
     unqualified_marc: bool,
     /// The last record element's name and kind, where reading picks up after broken XML.
     last_record: Option<(String, RecordKind)>,
+    /// The reader had read all it could of the input: nothing follows.
+    #[serde(default)]
+    finished: bool,
 }
 
 impl Checkpoint {
@@ -649,10 +652,18 @@ impl<R: BufRead> Records for XmlRecords<R> {
                 .last_record
                 .as_ref()
                 .map(|(name, kind)| (String::from_utf8_lossy(name).into_owned(), *kind)),
+            // After broken XML that nothing followed, the reader no longer holds the input, so
+            // its position says nothing: the checkpoint says the input is done.
+            finished: self.finished,
         }
     }
 
     fn resume_from(&mut self, checkpoint: &Checkpoint) -> Result<(), RecordError> {
+        if checkpoint.finished {
+            self.finished = true;
+            self.record_number = checkpoint.record;
+            return Ok(());
+        }
         let (line, byte) = (checkpoint.line, checkpoint.byte);
         let mut input =
             std::mem::replace(&mut self.reader, xml::reader_over(xml::Spliced::empty())).into_inner().into_inner();
@@ -919,6 +930,9 @@ mod tests {
             "valid/oai_dc/sickle_ListRecords.xml",
             "encodings/chinese_880.gbk.xml",
             "malformed/broken_field.xml",
+            // Found by the resume fuzz target: a checkpoint taken after broken XML that nothing
+            // followed used to point back at the start of the file.
+            "malformed/jabref_truncated_sru_response.xml",
         ] {
             let bytes = std::fs::read(root.join(file)).expect("fixture");
             assert_resumes_anywhere(file, &bytes);
