@@ -160,6 +160,9 @@ pub struct Checkpoint {
     /// The reader had read all it could of the input: nothing follows.
     #[serde(default)]
     finished: bool,
+    /// Why no record may be found, to report at the end if none is (see `XmlRecords`).
+    #[serde(default)]
+    no_records_because: Option<(String, u64, u64)>,
 }
 
 impl Checkpoint {
@@ -655,10 +658,12 @@ impl<R: BufRead> Records for XmlRecords<R> {
             // After broken XML that nothing followed, the reader no longer holds the input, so
             // its position says nothing: the checkpoint says the input is done.
             finished: self.finished,
+            no_records_because: self.no_records_because.clone(),
         }
     }
 
     fn resume_from(&mut self, checkpoint: &Checkpoint) -> Result<(), RecordError> {
+        self.no_records_because = checkpoint.no_records_because.clone();
         if checkpoint.finished {
             self.finished = true;
             self.record_number = checkpoint.record;
@@ -933,6 +938,8 @@ mod tests {
             // Found by the resume fuzz target: a checkpoint taken after broken XML that nothing
             // followed used to point back at the start of the file.
             "malformed/jabref_truncated_sru_response.xml",
+            // Also found by it: why no record was read must survive a resume.
+            "fuzz/resume_no_records_after_an_error.xml",
         ] {
             let bytes = std::fs::read(root.join(file)).expect("fixture");
             assert_resumes_anywhere(file, &bytes);
