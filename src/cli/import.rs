@@ -59,7 +59,7 @@ pub struct ImportArgs {
     threads: usize,
 
     /// Memory for records being indexed, in MB, all threads together: more means fewer, larger
-    /// segments and a little more speed; the import's peak is about 4 times this.
+    /// segments; the import's peak is several times this (about 300 MB at the default).
     #[arg(long, default_value_t = 64, value_name = "MB")]
     memory: usize,
 
