@@ -116,9 +116,10 @@ impl<R: BufRead> Read for ToUtf8<R> {
 impl<R: BufRead> BufRead for ToUtf8<R> {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
         while self.at == self.out.len() && !self.done {
-            if let Some(error) = self.bad_byte.take() {
-                self.done = true;
-                return Err(error);
+            // Sticky: whoever asks next hears of the bad byte too (a reader that peeks and
+            // drops an error must not turn it into a clean end of input).
+            if let Some(error) = &self.bad_byte {
+                return Err(io::Error::new(error.kind(), error.to_string()));
             }
             self.refill()?;
         }

@@ -940,6 +940,8 @@ mod tests {
             "malformed/jabref_truncated_sru_response.xml",
             // Also found by it: why no record was read must survive a resume.
             "fuzz/resume_no_records_after_an_error.xml",
+            // And: a bad byte in a converted encoding must be reported the same way both times.
+            "fuzz/resume_bad_byte_in_utf16.xml",
         ] {
             let bytes = std::fs::read(root.join(file)).expect("fixture");
             assert_resumes_anywhere(file, &bytes);
