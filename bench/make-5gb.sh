@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds a ~5.6 GB MARCXML file for the memory figure "a 5 GB file must not use more memory
 # than a 100k-record one": three copies of the 1M-record benchmark corpus with the DOIs and
-# control numbers of copies 2 and 3 renamed, so all 3M records are distinct.
+# control numbers of copies 2 and 3 renamed (2.53M distinct ids: records identified otherwise,
+# e.g. by ISBN, update their first copy, which exercises upserts too).
 #
 # Usage: bench/make-5gb.sh   (needs bench/.work/corpus-1000000, made by bench/run.sh --size 1000000)
 # Then:  bench/peak_rss.py target/release/acadex --index /tmp/i5 import -q bench/.work/records-5gb.xml
