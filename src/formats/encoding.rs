@@ -9,6 +9,8 @@ use std::io::{self, BufRead, Read};
 
 use encoding_rs::{DecoderResult, Encoding, UTF_16BE, UTF_16LE};
 
+use super::xml::read_buffered;
+
 /// What the first bytes of a file say about its encoding.
 pub(crate) enum Sniffed {
     Utf8,
@@ -105,11 +107,7 @@ impl<R: BufRead> ToUtf8<R> {
 
 impl<R: BufRead> Read for ToUtf8<R> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        let available = self.fill_buf()?;
-        let n = available.len().min(out.len());
-        out[..n].copy_from_slice(&available[..n]);
-        self.consume(n);
-        Ok(n)
+        read_buffered(self, out)
     }
 }
 
