@@ -75,6 +75,8 @@ fn read_header<R: BufRead>(
     buf: &mut Vec<u8>,
     header: &mut Header,
 ) -> Result<Result<(), String>, XmlFault> {
+    // A bad field is noted and the header read to its end, so the record's end is found.
+    let mut problem = None;
     loop {
         let (_, event) = xml::next_event(reader, buf)?;
         match event {
@@ -82,7 +84,10 @@ fn read_header<R: BufRead>(
                 let name = xml::local_name(&start);
                 let text = match xml::read_element_text(reader, buf)? {
                     Ok(text) => text.trim().to_string(),
-                    Err(reason) => return Ok(Err(reason)),
+                    Err(reason) => {
+                        problem.get_or_insert(reason);
+                        continue;
+                    }
                 };
                 match name.as_str() {
                     "identifier" => header.identifier = Some(text),
@@ -90,7 +95,7 @@ fn read_header<R: BufRead>(
                     _ => {}
                 }
             }
-            Event::End(_) => return Ok(Ok(())),
+            Event::End(_) => return Ok(problem.map_or(Ok(()), Err)),
             Event::Eof => return Err(XmlFault::at(reader, "unexpected end of file inside an OAI-PMH <header>")),
             _ => {}
         }
