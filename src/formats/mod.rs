@@ -519,6 +519,11 @@ impl<R: BufRead> XmlRecords<R> {
         for element in &self.open[..ancestors] {
             front.push(b'<');
             front.extend_from_slice(&element.name);
+            if let Some(quote) = xml::unclosed_quote(&element.name) {
+                // quick-xml ends a start tag at the first `>` outside quotes, quotes in the name
+                // included; closing the name's stray quote after a space keeps the name intact.
+                front.extend_from_slice(&[b' ', quote]);
+            }
             for (key, value) in &element.namespaces {
                 front.extend_from_slice(format!(" {key}=\"{value}\"").as_bytes());
             }
@@ -945,6 +950,9 @@ mod tests {
             // And: a bad header field ended the OAI record at the header, so its metadata was
             // read as a record of its own (and a resumed reader disagreed).
             "fuzz/resume_bad_oai_header_field.xml",
+            // And: an element name with a stray quote (`su1="`) must be re-opened as the same
+            // name, so that errors after a resume name the same expected end tag.
+            "fuzz/resume_unbalanced_quote_in_element_name.xml",
         ] {
             let bytes = std::fs::read(root.join(file)).expect("fixture");
             assert_resumes_anywhere(file, &bytes);

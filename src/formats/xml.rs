@@ -344,6 +344,20 @@ pub fn attribute(element: &BytesStart<'_>, name: &str) -> Result<Option<String>,
     Ok(None)
 }
 
+/// The quote a start tag's name leaves open, the way quick-xml scans for the tag's end:
+/// a name read from broken XML (`su1="`) can hold one.
+pub fn unclosed_quote(name: &[u8]) -> Option<u8> {
+    let mut open = None;
+    for &byte in name {
+        match (open, byte) {
+            (None, b'"' | b'\'') => open = Some(byte),
+            (Some(quote), _) if byte == quote => open = None,
+            _ => {}
+        }
+    }
+    open
+}
+
 /// The namespace declarations an element makes (`xmlns:marc="..."`), so that a record cut out
 /// of its file can be read again on its own.
 pub fn namespace_declarations(element: &BytesStart<'_>) -> Vec<(String, String)> {
