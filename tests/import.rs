@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use regex::Regex;
-use util::{acadex, all_ids, corpus, fixture, import, record_count, search};
+use util::{acadex, all_ids, corpus, fixture, import, record_count, search, segment_count};
 
 /// Corpus files that are malformed, by what the corpus README and a reading of them say, with
 /// how many records each holds that must be rejected.
@@ -282,4 +282,47 @@ fn exit_codes_follow_the_contract() {
         .assert()
         .code(2)
         .stderr(predicates::str::contains("no index at"));
+}
+
+/// An import that wrote many segments (one per commit here, each too big for the background
+/// merges) merges them into one per core at its end, for faster searches, keeping every record
+/// and the commit's payload; a later small import leaves those merged segments alone.
+#[test]
+fn a_bulk_import_leaves_one_segment_per_core() {
+    use acadex::formats::input::Input;
+    use acadex::import::{ImportPlan, Quiet};
+    use acadex::index::{Writer, WriterOptions};
+
+    let index = tempfile::tempdir().expect("tempdir");
+    let inputs = tempfile::tempdir().expect("tempdir");
+    let file = util::large_marcxml(inputs.path(), 2_000);
+    let plan = ImportPlan {
+        inputs: vec![Input::File(file)],
+        format: None,
+        rejects_path: inputs.path().join("rejects.xml"),
+        commit_every: 200,
+        commit_interval: std::time::Duration::from_secs(600),
+        resume: true,
+    };
+    let options = WriterOptions { small_segment_docs: 100, ..WriterOptions::default() };
+    let mut writer = Writer::open(index.path(), options).expect("writer");
+    let report = acadex::import::run(&plan, &mut writer, &mut Quiet).expect("import");
+    assert_eq!(report.indexed, 2_000);
+    assert!(segment_count(index.path()) >= 8, "one segment per commit before the import ends");
+    writer.finish().expect("finish");
+
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let merged = segment_count(index.path());
+    assert!(merged <= cores, "{merged} segments on {cores} cores");
+    let ids = all_ids(index.path());
+    assert_eq!(ids.iter().collect::<BTreeSet<_>>().len(), 2_000);
+    assert!(ids.iter().any(|id| id.ends_with("synthetic00001999")), "{:?}", ids.last());
+    let check = acadex(index.path()).arg("check").output().expect("check runs");
+    assert!(check.status.success());
+    let said = String::from_utf8_lossy(&check.stdout);
+    assert!(said.contains("finished, 2000 records read"), "{said}");
+
+    import(index.path(), &[fixture("valid/marcxml/marc4j_chabon.xml")]);
+    assert_eq!(segment_count(index.path()), merged + 1);
+    assert_eq!(record_count(index.path()), 2_002);
 }

@@ -232,6 +232,8 @@ fn facet_counts_equal_what_filtering_on_each_value_finds() {
     for folder in ["marcxml", "oai_dc", "http/oai_pmh", "marcxml"] {
         import(index.path(), &[util::corpus(folder)]);
     }
+    // Each small import leaves its own segment: counts must add up across them.
+    assert!(util::segment_count(index.path()) >= 3, "several segments");
     let facets = ["type", "year", "language", "country", "subject", "source"];
     for query in ["", "history OR china OR data"] {
         let mut args = vec!["--limit", "0", "--facet-size", "5"];

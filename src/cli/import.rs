@@ -112,17 +112,24 @@ pub fn run(index: &Path, args: ImportArgs) -> Result<u8, CliError> {
         commit_interval: Duration::from_secs(30),
         resume: !args.restart,
     };
-    let options =
-        WriterOptions { threads: args.threads.max(1), memory_bytes: args.memory << 20, wait_lock: args.wait_lock };
+    let options = WriterOptions {
+        threads: args.threads.max(1),
+        memory_bytes: args.memory << 20,
+        wait_lock: args.wait_lock,
+        ..WriterOptions::default()
+    };
     let mut writer = Writer::open(index, options)?;
     let mut progress = Progress::new(args.quiet || args.json);
     for (path, error) in &missing {
         progress.bar.suspend(|| eprintln!("error: {}: {error}", path.display()));
     }
     let result = crate::import::run(&plan, &mut writer, &mut progress);
+    let finished = result.and_then(|report| {
+        progress.bar.set_message("merging the new segments for faster searches");
+        writer.finish().map(|()| report)
+    });
     progress.bar.finish_and_clear();
-    let mut report = result?;
-    writer.finish()?;
+    let mut report = finished?;
     for (path, error) in missing {
         report.errors.push(crate::import::ErrorEntry {
             file: path.display().to_string(),

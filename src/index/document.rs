@@ -69,8 +69,6 @@ pub(crate) fn build(fields: &Fields, record: &Record, original: &Original) -> Ta
     doc
 }
 
-/// The institutions a record is associated with: contributors' affiliations, and bodies that
-/// hosted or organised (or authored) it.
 /// The values in first-seen order, without repeats.
 fn distinct(values: &[String]) -> Vec<&str> {
     let mut out: Vec<&str> = Vec::with_capacity(values.len());
@@ -82,6 +80,8 @@ fn distinct(values: &[String]) -> Vec<&str> {
     out
 }
 
+/// The institutions a record is associated with: contributors' affiliations, and bodies that
+/// hosted or organised (or authored) it.
 fn institutions(record: &Record) -> Vec<&str> {
     let mut out: Vec<&str> = Vec::new();
     for contributor in &record.contributors {

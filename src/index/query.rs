@@ -165,7 +165,13 @@ pub struct IndexReader {
 
 impl IndexReader {
     pub fn open(dir: &Path) -> Result<IndexReader, IndexError> {
-        let (index, fields) = open(dir)?;
+        let (mut index, fields) = open(dir)?;
+        // Segments are searched in parallel, one thread per core: an import leaves one segment
+        // per core (see `Writer::finish`), and facets visit every match.
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if cores > 1 {
+            index.set_multithread_executor(cores).map_err(tantivy_error(dir))?;
+        }
         let reader =
             index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(tantivy_error(dir))?;
         Ok(IndexReader { dir: dir.to_path_buf(), searcher: reader.searcher(), index, fields })

@@ -6,20 +6,56 @@
 //! payload (where the import had got to) in the same atomic step, so that a crash leaves the
 //! index at its last commit with a checkpoint that matches it.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use tantivy::directory::error::LockError;
-use tantivy::{IndexWriter, TantivyError, Term};
+use tantivy::index::SegmentId;
+use tantivy::indexer::{LogMergePolicy, MergeCandidate, MergePolicy};
+use tantivy::{IndexWriter, SegmentMeta, TantivyError, Term};
 
 use super::{Fields, IndexError, WRITER_LOCK, document, lock_error, open_or_create, tantivy_error};
 use crate::formats::Imported;
 
-/// Largest segment (in records) that merges still take as input. Merging holds the merged
-/// segments' dictionaries in memory, so merging large segments made memory grow with the index
-/// (1.1 GB peak at 1M records); with this cap only the small segments that small imports leave
-/// are merged, and a bulk import's segments (one per memory budget) stay as they are.
-const MAX_DOCS_BEFORE_MERGE: usize = 20_000;
+/// tantivy's log merge policy for the small segments, and at the end of an import, the merges
+/// that leave the segments it wrote as one per core: a search runs one thread per segment, and
+/// facets cost per segment (each has its own dictionary to read values from), so a dozen
+/// segments at a million records made facet counts twice as slow as two. The merges run in
+/// tantivy's merge threads, after the last commit, and change no record: an interrupted merge
+/// leaves the index at that commit.
+#[derive(Debug)]
+struct ImportMergePolicy {
+    small: LogMergePolicy,
+    /// Segments that were there before this import; they are left as they are.
+    before: HashSet<SegmentId>,
+    parts: usize,
+    finishing: Arc<AtomicBool>,
+}
+
+impl MergePolicy for ImportMergePolicy {
+    fn compute_merge_candidates(&self, segments: &[SegmentMeta]) -> Vec<MergeCandidate> {
+        if !self.finishing.load(Ordering::SeqCst) {
+            return self.small.compute_merge_candidates(segments);
+        }
+        let mut written: Vec<&SegmentMeta> = segments.iter().filter(|s| !self.before.contains(&s.id())).collect();
+        if written.len() <= self.parts {
+            return self.small.compute_merge_candidates(segments);
+        }
+        // Largest first, each to the lightest group: groups of about equal size.
+        written.sort_by_key(|s| std::cmp::Reverse(s.num_docs()));
+        let mut groups: Vec<(u64, Vec<SegmentId>)> = vec![(0, Vec::new()); self.parts];
+        for segment in written {
+            if let Some(lightest) = groups.iter_mut().min_by_key(|(docs, _)| *docs) {
+                lightest.0 += u64::from(segment.num_docs());
+                lightest.1.push(segment.id());
+            }
+        }
+        groups.into_iter().filter(|(_, ids)| ids.len() > 1).map(|(_, ids)| MergeCandidate(ids)).collect()
+    }
+}
 
 /// How the writer uses the machine.
 #[derive(Debug, Clone, Copy)]
@@ -31,11 +67,16 @@ pub struct WriterOptions {
     pub memory_bytes: usize,
     /// Wait this long for another writer to finish instead of failing at once.
     pub wait_lock: Option<Duration>,
+    /// Largest segment (in records) that background merges take as input while importing, so
+    /// they only gather the small segments small imports leave. Merging bigger ones as they
+    /// appear would rewrite the same records again and again, on cores the import needs; an
+    /// import's big segments are merged once, at its end (see [`Writer::finish`]).
+    pub small_segment_docs: usize,
 }
 
 impl Default for WriterOptions {
     fn default() -> Self {
-        WriterOptions { threads: 1, memory_bytes: 64 << 20, wait_lock: None }
+        WriterOptions { threads: 1, memory_bytes: 64 << 20, wait_lock: None, small_segment_docs: 20_000 }
     }
 }
 
@@ -43,6 +84,8 @@ pub struct Writer {
     dir: PathBuf,
     writer: IndexWriter,
     fields: Fields,
+    /// Tells the merge policy the import is over.
+    finishing: Arc<AtomicBool>,
 }
 
 impl Writer {
@@ -65,12 +108,13 @@ impl Writer {
                 Err(error) => return Err(lock_error(dir, error)),
             }
         };
-        // Segments past this size are not merged further while importing: merging reads every
-        // input segment whole, so an unbounded merge makes memory grow with the index.
-        let mut merge_policy = tantivy::indexer::LogMergePolicy::default();
-        merge_policy.set_max_docs_before_merge(MAX_DOCS_BEFORE_MERGE);
-        writer.set_merge_policy(Box::new(merge_policy));
-        Ok(Writer { dir: dir.to_path_buf(), writer, fields })
+        let mut small = LogMergePolicy::default();
+        small.set_max_docs_before_merge(options.small_segment_docs);
+        let finishing = Arc::new(AtomicBool::new(false));
+        let before = index.searchable_segment_ids().map_err(tantivy_error(dir))?.into_iter().collect();
+        let parts = std::thread::available_parallelism().map_or(1, |n| n.get());
+        writer.set_merge_policy(Box::new(ImportMergePolicy { small, before, parts, finishing: finishing.clone() }));
+        Ok(Writer { dir: dir.to_path_buf(), writer, fields, finishing })
     }
 
     /// Adds a record, replacing any record with the same id (committed or in this batch).
@@ -111,8 +155,18 @@ impl Writer {
         Ok(())
     }
 
-    /// Waits for background merges so the process leaves no half-merged files behind.
-    pub fn finish(self) -> Result<(), IndexError> {
+    /// Merges the segments this import wrote into one per core, and waits for every merge so
+    /// the process leaves no half-merged files behind. Call it after the last commit; the
+    /// merges keep that commit's payload.
+    pub fn finish(mut self) -> Result<(), IndexError> {
+        self.finishing.store(true, Ordering::SeqCst);
+        // A commit is what makes tantivy ask the merge policy again; this one adds nothing.
+        let payload = self.last_payload()?;
+        let mut prepared = self.writer.prepare_commit().map_err(tantivy_error(&self.dir))?;
+        if let Some(payload) = payload {
+            prepared.set_payload(&payload);
+        }
+        prepared.commit().map_err(tantivy_error(&self.dir))?;
         let dir = self.dir;
         self.writer.wait_merging_threads().map_err(tantivy_error(&dir))
     }

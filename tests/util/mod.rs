@@ -59,6 +59,13 @@ pub fn record_count(index: &Path) -> u64 {
     stats["records"].as_u64().expect("records is a number")
 }
 
+/// How many segments the index's last commit holds, from tantivy's `meta.json`.
+pub fn segment_count(index: &Path) -> usize {
+    let meta: Value =
+        serde_json::from_slice(&std::fs::read(index.join("meta.json")).expect("meta.json")).expect("json");
+    meta["segments"].as_array().expect("segments").len()
+}
+
 /// Ids of every record in the index.
 pub fn all_ids(index: &Path) -> Vec<String> {
     let (results, _) = search(index, "", &["--limit", "100000"]);
