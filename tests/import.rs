@@ -175,6 +175,27 @@ fn importing_the_same_records_again_updates_them_and_never_duplicates() {
     assert_eq!(record_count(index.path()), before.len() as u64);
 }
 
+/// Within one import too, committed or not: the second copy of a record replaces the first.
+#[test]
+fn a_record_given_twice_in_one_import_is_indexed_once() {
+    let index = tempfile::tempdir().expect("tempdir");
+    let file = fixture("valid/marcxml/pymarc_batch.xml");
+    import(index.path(), std::slice::from_ref(&file));
+    let once = all_ids(index.path());
+    assert!(once.len() >= 2);
+    let twice = tempfile::tempdir().expect("tempdir");
+    for commit_every in ["1", "1000"] {
+        let (report, code) = util::json_of(
+            acadex(twice.path())
+                .args(["import", "--json", "--restart", "--commit-every", commit_every])
+                .arg(&file)
+                .arg(&file),
+        );
+        assert_eq!((code, report["indexed"].as_u64()), (0, Some(2 * once.len() as u64)));
+        assert_eq!(all_ids(twice.path()), once, "--commit-every {commit_every}");
+    }
+}
+
 #[test]
 fn oai_pmh_deletions_remove_records_whatever_their_identity() {
     let index = tempfile::tempdir().expect("tempdir");

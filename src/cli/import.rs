@@ -59,8 +59,8 @@ pub struct ImportArgs {
     threads: usize,
 
     /// Memory for records being indexed, in MB, all threads together: more means fewer, larger
-    /// segments; the import's peak is several times this (about 300 MB at the default).
-    #[arg(long, default_value_t = 64, value_name = "MB")]
+    /// segments; the import's peak is several times this (about 160 MB at the default).
+    #[arg(long, default_value_t = 48, value_name = "MB")]
     memory: usize,
 
     /// Read every input from the start, even if an interrupted import of the same files could

@@ -7,6 +7,7 @@
 //! index at its last commit with a checkpoint that matches it.
 
 use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,7 +16,7 @@ use std::time::{Duration, Instant};
 use tantivy::directory::error::LockError;
 use tantivy::index::SegmentId;
 use tantivy::indexer::{LogMergePolicy, MergeCandidate, MergePolicy};
-use tantivy::{IndexWriter, SegmentMeta, TantivyError, Term};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, SegmentMeta, TantivyError, Term};
 
 use super::{Fields, IndexError, WRITER_LOCK, document, lock_error, open_or_create, tantivy_error};
 use crate::formats::Imported;
@@ -76,7 +77,7 @@ pub struct WriterOptions {
 
 impl Default for WriterOptions {
     fn default() -> Self {
-        WriterOptions { threads: 1, memory_bytes: 64 << 20, wait_lock: None, small_segment_docs: 20_000 }
+        WriterOptions { threads: 1, memory_bytes: 48 << 20, wait_lock: None, small_segment_docs: 20_000 }
     }
 }
 
@@ -84,6 +85,7 @@ pub struct Writer {
     dir: PathBuf,
     writer: IndexWriter,
     fields: Fields,
+    known: KnownIds,
     /// Tells the merge policy the import is over.
     finishing: Arc<AtomicBool>,
 }
@@ -114,13 +116,17 @@ impl Writer {
         let before = index.searchable_segment_ids().map_err(tantivy_error(dir))?.into_iter().collect();
         let parts = std::thread::available_parallelism().map_or(1, |n| n.get());
         writer.set_merge_policy(Box::new(ImportMergePolicy { small, before, parts, finishing: finishing.clone() }));
-        Ok(Writer { dir: dir.to_path_buf(), writer, fields, finishing })
+        let known = KnownIds::of(&index, dir)?;
+        Ok(Writer { dir: dir.to_path_buf(), writer, fields, known, finishing })
     }
 
     /// Adds a record, replacing any record with the same id (committed or in this batch).
     pub fn upsert(&mut self, imported: &Imported) -> Result<(), IndexError> {
         let record = &imported.record;
-        self.writer.delete_term(Term::from_field_text(self.fields.id, &record.id.to_lowercase()));
+        let id = Term::from_field_text(self.fields.id, &record.id.to_lowercase());
+        if self.known.may_hold(&id)? {
+            self.writer.delete_term(id);
+        }
         let doc = document::build(&self.fields, record, &imported.original);
         self.writer.add_document(doc).map_err(|error| match error {
             // The indexing thread died, and tantivy only says so; its cause is almost always
@@ -169,5 +175,90 @@ impl Writer {
         prepared.commit().map_err(tantivy_error(&self.dir))?;
         let dir = self.dir;
         self.writer.wait_merging_threads().map_err(tantivy_error(&dir))
+    }
+}
+
+/// The ids an upsert may have to replace: those committed before this writer opened, and
+/// those it added since. tantivy applies every delete to every segment at each commit, so a
+/// delete per record made the commits of a big import slower and slower (a commit of 100k
+/// records took 6 s into an empty index and 9.5 s at 900k records, though nothing was there
+/// to delete). Asking first costs a dictionary lookup per committed segment, and nothing on a
+/// new index.
+struct KnownIds {
+    /// The index as it was when the writer opened; `None` when it held nothing.
+    committed: Option<Searcher>,
+    added: AddedIds,
+    dir: PathBuf,
+}
+
+impl KnownIds {
+    fn of(index: &Index, dir: &Path) -> Result<KnownIds, IndexError> {
+        let reader: IndexReader =
+            index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(tantivy_error(dir))?;
+        let searcher = reader.searcher();
+        let committed = (searcher.num_docs() > 0).then_some(searcher);
+        Ok(KnownIds { committed, added: AddedIds::new(), dir: dir.to_path_buf() })
+    }
+
+    /// Notes the id as added; says whether a record with it may already be in the index.
+    fn may_hold(&mut self, id: &Term) -> Result<bool, IndexError> {
+        if self.added.insert(id.serialized_value_bytes()) {
+            return Ok(true);
+        }
+        let Some(searcher) = &self.committed else { return Ok(false) };
+        for segment in searcher.segment_readers() {
+            let ids = segment.inverted_index(id.field()).map_err(tantivy_error(&self.dir))?;
+            let found = ids
+                .get_term_info(id)
+                .map_err(|source| IndexError::Io { context: format!("reading {}", self.dir.display()), source })?;
+            if found.is_some() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
+
+/// A Bloom filter of the ids a writer added: "certainly not added" lets an upsert skip its
+/// delete. Its size is fixed (2 MiB), so memory does not grow with the input; past a few
+/// million records it says "maybe" more often, which only costs deletes.
+struct AddedIds {
+    bits: Vec<u64>,
+}
+
+impl AddedIds {
+    const BITS: u64 = 1 << 24;
+
+    fn new() -> AddedIds {
+        AddedIds { bits: vec![0; (AddedIds::BITS / 64) as usize] }
+    }
+
+    /// Adds `id`; says whether it may have been added before.
+    fn insert(&mut self, id: &[u8]) -> bool {
+        let mut hasher = std::hash::DefaultHasher::new();
+        id.hash(&mut hasher);
+        let hash = hasher.finish();
+        let mut present = true;
+        for bit in [hash % AddedIds::BITS, (hash >> 32) % AddedIds::BITS] {
+            let (word, mask) = ((bit / 64) as usize, 1u64 << (bit % 64));
+            present &= self.bits[word] & mask != 0;
+            self.bits[word] |= mask;
+        }
+        present
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AddedIds;
+
+    #[test]
+    fn the_added_ids_filter_never_forgets_an_id() {
+        let mut added = AddedIds::new();
+        let ids: Vec<String> = (0..100_000).map(|n| format!("marc:{n:08}")).collect();
+        let maybe_before = ids.iter().filter(|id| added.insert(id.as_bytes())).count();
+        // A few false "maybe"s are allowed (they cost a delete); at 100k ids, well under 1%.
+        assert!(maybe_before < 1_000, "{maybe_before}");
+        assert!(ids.iter().all(|id| added.insert(id.as_bytes())));
     }
 }
