@@ -455,7 +455,7 @@ def main():
         add(f"| tantivy-cli | index JSON lines, 2 threads | – | – | – | – | not available: `tantivy index` exited {t['rc']} |")
     else:
         tantivy_rate = size / t["wall_s"]
-        add(f"| tantivy-cli {t.get('version', '')} | index JSON lines (5 fields, all stored), 2 threads, 128 MiB budget like acadex | {t['wall_s']:.2f} | "
+        add(f"| tantivy-cli {t.get('version', '')} | index JSON lines (5 fields, all stored), 2 threads, 128 MiB budget (acadex: 1 indexing thread, 48 MiB) | {t['wall_s']:.2f} | "
             f"{fmt_rate(tantivy_rate)} | {rss(t)} | {t.get('other_cpus', '?')} | index {t['index_bytes'] / size:,.0f} B/doc"
             f"{'; ' + t['note'] if t.get('note') else ''} |")
     if "unavailable" in fts:
