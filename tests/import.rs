@@ -307,7 +307,9 @@ fn exit_codes_follow_the_contract() {
 
 /// An import that wrote many segments (one per commit here, each too big for the background
 /// merges) merges them into one per core at its end, for faster searches, keeping every record
-/// and the commit's payload; a later small import leaves those merged segments alone.
+/// and the commit's payload; a later small import leaves those merged segments alone. An
+/// import whose end never came (here: no `finish`, as when killed while merging) leaves its
+/// segments to the next import's end.
 #[test]
 fn a_bulk_import_leaves_one_segment_per_core() {
     use acadex::formats::input::Input;
@@ -330,6 +332,9 @@ fn a_bulk_import_leaves_one_segment_per_core() {
     let report = acadex::import::run(&plan, &mut writer, &mut Quiet).expect("import");
     assert_eq!(report.indexed, 2_000);
     assert!(segment_count(index.path()) >= 8, "one segment per commit before the import ends");
+    drop(writer);
+    assert!(segment_count(index.path()) >= 8, "nothing merged without an end");
+    let writer = Writer::open(index.path(), options).expect("writer");
     writer.finish().expect("finish");
 
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());

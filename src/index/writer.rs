@@ -6,7 +6,6 @@
 //! payload (where the import had got to) in the same atomic step, so that a crash leaves the
 //! index at its last commit with a checkpoint that matches it.
 
-use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -21,17 +20,19 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, SegmentMe
 use super::{Fields, IndexError, WRITER_LOCK, document, lock_error, open_or_create, tantivy_error};
 use crate::formats::Imported;
 
-/// tantivy's log merge policy for the small segments, and at the end of an import, the merges
-/// that leave the segments it wrote as one per core: a search runs one thread per segment, and
-/// facets cost per segment (each has its own dictionary to read values from), so a dozen
-/// segments at a million records made facet counts twice as slow as two. The merges run in
-/// tantivy's merge threads, after the last commit, and change no record: an interrupted merge
-/// leaves the index at that commit.
+/// tantivy's log merge policy for the small segments while importing, and at the end of an
+/// import, merges that leave about one segment per core: a search runs one thread per
+/// segment, and facets cost per segment (each has its own dictionary to read values from), so
+/// the dozen segments a 1M import writes made facet counts twice as slow as two.
+///
+/// At the end, a segment holding at least half its share of the records (the total over one
+/// per core) is settled; when more segments than cores are not, those are merged into one
+/// group per core. A bulk import's segments are merged once; the next small import leaves
+/// them alone; one interrupted while merging (which changes no record: the index stays at its
+/// last commit) is merged by the next import's end.
 #[derive(Debug)]
 struct ImportMergePolicy {
     small: LogMergePolicy,
-    /// Segments that were there before this import; they are left as they are.
-    before: HashSet<SegmentId>,
     parts: usize,
     finishing: Arc<AtomicBool>,
 }
@@ -41,14 +42,16 @@ impl MergePolicy for ImportMergePolicy {
         if !self.finishing.load(Ordering::SeqCst) {
             return self.small.compute_merge_candidates(segments);
         }
-        let mut written: Vec<&SegmentMeta> = segments.iter().filter(|s| !self.before.contains(&s.id())).collect();
-        if written.len() <= self.parts {
+        let total: u64 = segments.iter().map(|s| u64::from(s.num_docs())).sum();
+        let settled = (total / (2 * self.parts as u64)).max(1);
+        let mut unsettled: Vec<&SegmentMeta> = segments.iter().filter(|s| u64::from(s.num_docs()) < settled).collect();
+        if unsettled.len() <= self.parts {
             return self.small.compute_merge_candidates(segments);
         }
         // Largest first, each to the lightest group: groups of about equal size.
-        written.sort_by_key(|s| std::cmp::Reverse(s.num_docs()));
+        unsettled.sort_by_key(|s| std::cmp::Reverse(s.num_docs()));
         let mut groups: Vec<(u64, Vec<SegmentId>)> = vec![(0, Vec::new()); self.parts];
-        for segment in written {
+        for segment in unsettled {
             if let Some(lightest) = groups.iter_mut().min_by_key(|(docs, _)| *docs) {
                 lightest.0 += u64::from(segment.num_docs());
                 lightest.1.push(segment.id());
@@ -113,9 +116,8 @@ impl Writer {
         let mut small = LogMergePolicy::default();
         small.set_max_docs_before_merge(options.small_segment_docs);
         let finishing = Arc::new(AtomicBool::new(false));
-        let before = index.searchable_segment_ids().map_err(tantivy_error(dir))?.into_iter().collect();
         let parts = std::thread::available_parallelism().map_or(1, |n| n.get());
-        writer.set_merge_policy(Box::new(ImportMergePolicy { small, before, parts, finishing: finishing.clone() }));
+        writer.set_merge_policy(Box::new(ImportMergePolicy { small, parts, finishing: finishing.clone() }));
         let known = KnownIds::of(&index, dir)?;
         Ok(Writer { dir: dir.to_path_buf(), writer, fields, known, finishing })
     }
@@ -161,9 +163,9 @@ impl Writer {
         Ok(())
     }
 
-    /// Merges the segments this import wrote into one per core, and waits for every merge so
-    /// the process leaves no half-merged files behind. Call it after the last commit; the
-    /// merges keep that commit's payload.
+    /// Merges segments into about one per core (see `ImportMergePolicy`), and waits for every
+    /// merge so the process leaves no half-merged files behind. Call it after the last commit;
+    /// the merges keep that commit's payload.
     pub fn finish(mut self) -> Result<(), IndexError> {
         self.finishing.store(true, Ordering::SeqCst);
         // A commit is what makes tantivy ask the merge policy again; this one adds nothing.
