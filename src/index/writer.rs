@@ -126,7 +126,7 @@ impl Writer {
     pub fn upsert(&mut self, imported: &Imported) -> Result<(), IndexError> {
         let record = &imported.record;
         let id = Term::from_field_text(self.fields.id, &record.id.to_lowercase());
-        if self.known.may_hold(&id)? {
+        if self.known.may_hold(&id, &self.dir)? {
             self.writer.delete_term(id);
         }
         let doc = document::build(&self.fields, record, &imported.original);
@@ -157,8 +157,14 @@ impl Writer {
 
     /// Makes everything added so far durable, with `payload` stored in the same commit.
     pub fn commit(&mut self, payload: &str) -> Result<(), IndexError> {
+        self.commit_with(Some(payload))
+    }
+
+    fn commit_with(&mut self, payload: Option<&str>) -> Result<(), IndexError> {
         let mut prepared = self.writer.prepare_commit().map_err(tantivy_error(&self.dir))?;
-        prepared.set_payload(payload);
+        if let Some(payload) = payload {
+            prepared.set_payload(payload);
+        }
         prepared.commit().map_err(tantivy_error(&self.dir))?;
         Ok(())
     }
@@ -170,11 +176,7 @@ impl Writer {
         self.finishing.store(true, Ordering::SeqCst);
         // A commit is what makes tantivy ask the merge policy again; this one adds nothing.
         let payload = self.last_payload()?;
-        let mut prepared = self.writer.prepare_commit().map_err(tantivy_error(&self.dir))?;
-        if let Some(payload) = payload {
-            prepared.set_payload(&payload);
-        }
-        prepared.commit().map_err(tantivy_error(&self.dir))?;
+        self.commit_with(payload.as_deref())?;
         let dir = self.dir;
         self.writer.wait_merging_threads().map_err(tantivy_error(&dir))
     }
@@ -190,7 +192,6 @@ struct KnownIds {
     /// The index as it was when the writer opened; `None` when it held nothing.
     committed: Option<Searcher>,
     added: AddedIds,
-    dir: PathBuf,
 }
 
 impl KnownIds {
@@ -199,20 +200,20 @@ impl KnownIds {
             index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(tantivy_error(dir))?;
         let searcher = reader.searcher();
         let committed = (searcher.num_docs() > 0).then_some(searcher);
-        Ok(KnownIds { committed, added: AddedIds::new(), dir: dir.to_path_buf() })
+        Ok(KnownIds { committed, added: AddedIds::new() })
     }
 
     /// Notes the id as added; says whether a record with it may already be in the index.
-    fn may_hold(&mut self, id: &Term) -> Result<bool, IndexError> {
+    fn may_hold(&mut self, id: &Term, dir: &Path) -> Result<bool, IndexError> {
         if self.added.insert(id.serialized_value_bytes()) {
             return Ok(true);
         }
         let Some(searcher) = &self.committed else { return Ok(false) };
         for segment in searcher.segment_readers() {
-            let ids = segment.inverted_index(id.field()).map_err(tantivy_error(&self.dir))?;
+            let ids = segment.inverted_index(id.field()).map_err(tantivy_error(dir))?;
             let found = ids
                 .get_term_info(id)
-                .map_err(|source| IndexError::Io { context: format!("reading {}", self.dir.display()), source })?;
+                .map_err(|source| IndexError::Io { context: format!("reading {}", dir.display()), source })?;
             if found.is_some() {
                 return Ok(true);
             }
