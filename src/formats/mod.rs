@@ -490,7 +490,7 @@ impl<R: BufRead> XmlRecords<R> {
         };
         let resumed = found.and_then(|at| {
             let rest = piece.split_off(at);
-            let line = line + piece.iter().filter(|&&b| b == b'\n').count() as u64;
+            let line = line + xml::count_lines(&piece);
             let ancestors = self.open.len() - usize::from(broken.is_some());
             self.resume(input, ancestors, rest, byte + at as u64, line)
         });

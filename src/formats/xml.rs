@@ -7,6 +7,7 @@
 //! verbatim bytes of the record being read (the [`Tape`]) and the line it is on, because a
 //! rejected record is written out exactly as it came and reported by line.
 
+use std::cell::Cell;
 use std::io::{self, BufRead, Read};
 
 use quick_xml::events::{BytesStart, Event};
@@ -27,7 +28,12 @@ pub const OAI_DC_NS: &str = "http://www.openarchives.org/OAI/2.0/oai_dc/";
 pub struct Tape<R> {
     inner: R,
     offset: u64,
-    line: u64,
+    /// The line after the counted bytes. Recorded bytes are counted when a line is asked for,
+    /// in one pass over the record rather than a pass per quick-xml read of a few bytes;
+    /// bytes consumed but not recorded are counted as they go by.
+    line: Cell<u64>,
+    /// How many of the recorded bytes `line` has counted.
+    counted: Cell<usize>,
     bytes: Vec<u8>,
     overflowed: bool,
     /// Bytes consumed since the last restart, recorded or not: past twice the record cap the
@@ -45,7 +51,8 @@ impl<R: BufRead> Tape<R> {
         Tape {
             inner,
             offset: 0,
-            line: 1,
+            line: Cell::new(1),
+            counted: Cell::new(0),
             bytes: Vec::new(),
             overflowed: false,
             since_restart: 0,
@@ -58,7 +65,8 @@ impl<R: BufRead> Tape<R> {
     /// part-way through the input; `reader_position` is quick-xml's position at this point.
     pub fn reposition(&mut self, offset: u64, line: u64, reader_position: u64) {
         self.offset = offset;
-        self.line = line;
+        self.line.set(line);
+        self.counted.set(self.bytes.len());
         self.position_skew = offset as i64 - reader_position as i64;
         self.restart();
     }
@@ -74,8 +82,10 @@ impl<R: BufRead> Tape<R> {
 
     /// Forgets what was recorded and starts recording afresh from the next byte.
     pub fn restart(&mut self) {
+        self.count_recorded_lines();
         self.restart_offset = self.offset;
         self.bytes.clear();
+        self.counted.set(0);
         self.overflowed = false;
         self.since_restart = 0;
     }
@@ -86,7 +96,11 @@ impl<R: BufRead> Tape<R> {
     }
 
     pub fn take_recorded(&mut self) -> Vec<u8> {
-        std::mem::take(&mut self.bytes)
+        self.count_recorded_lines();
+        self.counted.set(0);
+        // The next record is likely about as long: one allocation instead of a dozen growths.
+        let capacity = self.bytes.len();
+        std::mem::replace(&mut self.bytes, Vec::with_capacity(capacity))
     }
 
     /// True when more than [`MAX_RECORD_BYTES`] went by since the last restart.
@@ -96,18 +110,29 @@ impl<R: BufRead> Tape<R> {
 
     /// 1-based line of the next byte to be consumed.
     pub fn line(&self) -> u64 {
-        self.line
+        self.count_recorded_lines();
+        self.line.get()
+    }
+
+    /// Brings `line` up to date with the recorded bytes.
+    fn count_recorded_lines(&self) {
+        let counted = self.counted.get();
+        if let Some(uncounted) = self.bytes.get(counted..) {
+            self.line.set(self.line.get() + count_lines(uncounted));
+            self.counted.set(self.bytes.len());
+        }
     }
 
     /// The line of input offset `byte`, if it is among the recorded bytes (else the current line).
     pub fn line_at(&self, byte: u64) -> u64 {
+        let line = self.line();
         let Some(after) = byte.checked_sub(self.restart_offset).and_then(|at| self.bytes.get(at as usize..)) else {
-            return self.line;
+            return line;
         };
         if self.overflowed {
-            return self.line;
+            return line;
         }
-        self.line - after.iter().filter(|&&b| b == b'\n').count() as u64
+        line - count_lines(after)
     }
 
     /// The input offset of the first byte that is not UTF-8 among the recorded bytes.
@@ -131,6 +156,12 @@ impl<R: BufRead> Tape<R> {
         }
         truncated
     }
+}
+
+/// Newlines in `bytes`. Every byte of the input goes through here once (the tape counts lines
+/// as quick-xml consumes them), so it uses memchr's vectorised search instead of a byte loop.
+pub(crate) fn count_lines(bytes: &[u8]) -> u64 {
+    memchr::memchr_iter(b'\n', bytes).count() as u64
 }
 
 /// `Read` for a reader whose `BufRead` side does the work: copies from its buffer.
@@ -160,13 +191,13 @@ impl<R: BufRead> BufRead for Tape<R> {
     fn consume(&mut self, amount: usize) {
         if let Ok(buffered) = self.inner.fill_buf() {
             let consumed = &buffered[..amount.min(buffered.len())];
-            self.line += consumed.iter().filter(|&&b| b == b'\n').count() as u64;
-            if !self.overflowed {
-                if self.bytes.len() + consumed.len() > MAX_RECORD_BYTES {
-                    self.overflowed = true;
-                } else {
-                    self.bytes.extend_from_slice(consumed);
-                }
+            if !self.overflowed && self.bytes.len() + consumed.len() > MAX_RECORD_BYTES {
+                self.overflowed = true;
+            }
+            if self.overflowed {
+                self.line.set(self.line.get() + count_lines(consumed));
+            } else {
+                self.bytes.extend_from_slice(consumed);
             }
         }
         self.offset += amount as u64;
