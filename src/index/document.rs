@@ -63,8 +63,11 @@ pub(crate) fn build(fields: &Fields, record: &Record, original: &Original) -> Ta
     for note in notes {
         doc.add_text(fields.note, note);
     }
-    doc.add_bytes(fields.record, &serde_json::to_vec(record).unwrap_or_default());
-    doc.add_bytes(fields.original, &original.xml);
+    doc.add_text(fields.record, serde_json::to_string(record).unwrap_or_default());
+    match std::str::from_utf8(&original.xml) {
+        Ok(xml) => doc.add_text(fields.original, xml),
+        Err(_) => doc.add_bytes(fields.original_bytes, &original.xml),
+    }
     doc.add_text(fields.original_namespaces, &original.namespaces);
     doc
 }
@@ -98,9 +101,10 @@ fn institutions(record: &Record) -> Vec<&str> {
     out
 }
 
-/// Reads a bytes field of a stored document.
+/// Reads a stored field holding bytes or text (schema version 1 stored as bytes what version
+/// 2 stores as text), as bytes.
 pub(crate) fn stored_bytes(doc: &TantivyDocument, field: tantivy::schema::Field) -> Option<&[u8]> {
-    doc.get_first(field).and_then(|v| v.as_bytes())
+    doc.get_first(field).and_then(|v| v.as_bytes().or_else(|| v.as_str().map(str::as_bytes)))
 }
 
 /// Reads a text field of a stored document.

@@ -190,6 +190,8 @@ pub fn rebuild_from_originals(
     let field = |name: &str| schema.get_field(name).map_err(tantivy_error(dir));
     let (original_field, namespaces_field, record_field) =
         (field("original")?, field("original_namespaces")?, field("record")?);
+    // Absent before schema version 2.
+    let original_bytes_field = schema.get_field("original_bytes").ok();
     let reader = index.reader().map_err(tantivy_error(dir))?;
     let searcher = reader.searcher();
     for segment in searcher.segment_readers() {
@@ -199,7 +201,10 @@ pub fn rebuild_from_originals(
         for doc_id in segment.doc_ids_alive() {
             let doc: tantivy::TantivyDocument = store.get(doc_id).map_err(tantivy_error(dir))?;
             let original = crate::formats::Original {
-                xml: document::stored_bytes(&doc, original_field).unwrap_or_default().to_vec(),
+                xml: document::stored_bytes(&doc, original_field)
+                    .or_else(|| original_bytes_field.and_then(|field| document::stored_bytes(&doc, field)))
+                    .unwrap_or_default()
+                    .to_vec(),
                 namespaces: document::stored_text(&doc, namespaces_field).unwrap_or_default().to_string(),
             };
             let source = document::stored_bytes(&doc, record_field)

@@ -415,8 +415,8 @@ impl IndexReader {
     }
 
     fn record_at(&self, address: DocAddress) -> Result<Record, IndexError> {
-        let StoredRecordJson(bytes) = self.searcher.doc(address).map_err(tantivy_error(&self.dir))?;
-        serde_json::from_slice(&bytes).map_err(|e| IndexError::Io {
+        let StoredRecordJson(json) = self.searcher.doc(address).map_err(tantivy_error(&self.dir))?;
+        serde_json::from_str(&json).map_err(|e| IndexError::Io {
             context: format!("stored record at {address:?} in {} cannot be read", self.dir.display()),
             source: std::io::Error::other(e),
         })
@@ -442,7 +442,10 @@ impl IndexReader {
         let doc = self.document(address)?;
         let record = self.record_at(address)?;
         let original = Original {
-            xml: stored_bytes(&doc, self.fields.original).unwrap_or_default().to_vec(),
+            xml: stored_bytes(&doc, self.fields.original)
+                .or_else(|| stored_bytes(&doc, self.fields.original_bytes))
+                .unwrap_or_default()
+                .to_vec(),
             namespaces: stored_text(&doc, self.fields.original_namespaces).unwrap_or_default().to_string(),
         };
         Ok(Some(StoredRecord { record, original }))
@@ -622,12 +625,12 @@ fn describe_parse_error(error: &QueryParserError) -> String {
 /// The first stored field of a document, which `document::build` makes the record's JSON. A
 /// hit needs nothing else, so the original XML stored after it (most of a document's stored
 /// bytes) is never deserialized or copied; only `show --original` and `reindex` read it.
-struct StoredRecordJson(Vec<u8>);
+struct StoredRecordJson(String);
 
 impl DocumentDeserialize for StoredRecordJson {
     fn deserialize<'de, D: DocumentDeserializer<'de>>(mut deserializer: D) -> Result<Self, DeserializeError> {
         match deserializer.next_field::<OwnedValue>()? {
-            Some((_, OwnedValue::Bytes(bytes))) => Ok(StoredRecordJson(bytes)),
+            Some((_, OwnedValue::Str(json))) => Ok(StoredRecordJson(json)),
             _ => Err(DeserializeError::Custom("the stored document does not start with its record".into())),
         }
     }
