@@ -8,6 +8,7 @@
 use std::fs::File;
 use std::io::{BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::SyncSender;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -143,12 +144,16 @@ fn interrupted_import(writer: &Writer, fingerprints: &Option<Vec<Fingerprint>>) 
 
 /// Runs the import into `writer`. Returns the report, or the index error that stopped it (the
 /// index then holds everything reported committed before it).
+///
+/// Reading runs on a thread of its own while this one builds documents and hands them to
+/// tantivy's indexing thread: parsing and indexing each take about one core, and on two cores
+/// the import is as fast as the slower of the two instead of their sum.
 pub fn run(plan: &ImportPlan, writer: &mut Writer, observer: &mut dyn Observer) -> Result<ImportReport, IndexError> {
     let fingerprints: Option<Vec<Fingerprint>> = plan.inputs.iter().map(Fingerprint::of).collect();
     let resume_state = if plan.resume { interrupted_import(writer, &fingerprints) } else { None };
     let mut report = ImportReport::default();
     let mut rejects = Rejects::new(&plan.rejects_path);
-    let (mut first_file, mut position) = (0, None);
+    let mut start = Start { file: 0, position: None };
     if let Some(state) = resume_state {
         report.read = state.read;
         report.indexed = state.indexed;
@@ -166,79 +171,54 @@ pub fn run(plan: &ImportPlan, writer: &mut Writer, observer: &mut dyn Observer) 
         let resumed = Resumed { after_records: state.read, file, at_record };
         observer.resumed(&resumed);
         report.resumed = Some(resumed);
-        first_file = state.files_done;
-        position = state.position;
+        start = Start { file: state.files_done, position: state.position };
     }
-    let mut progress = Progress { fingerprints, files_done: first_file, pending: 0, last_commit: Instant::now() };
-    for (number, input) in plan.inputs.iter().enumerate().skip(first_file) {
-        let label = input.label();
-        observer.file_started(&label);
-        progress.files_done = number;
-        let records = input
-            .open()
-            .map_err(|e| file_error(&label, format!("cannot read: {e}")))
-            .and_then(|reader| formats::open(reader, &label, plan.format));
-        let mut records = match records {
-            Ok(records) => records,
-            Err(error) => {
-                note_error(&mut report, &mut rejects, observer, &error)?;
-                continue;
-            }
-        };
-        if let Some(checkpoint) = position.take()
-            && let Err(error) = records.resume_from(&checkpoint)
-        {
-            note_error(&mut report, &mut rejects, observer, &error)?;
-            continue;
-        }
-        loop {
-            // A bug in a reader must not take the batch down: a panic ends this file, reported
-            // like any other error, and the import goes on with the next file.
-            let next = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| records.next()));
-            let item = match next {
-                Ok(Some(item)) => item,
-                Ok(None) => break,
-                Err(panic) => {
-                    let message = panic
-                        .downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| panic.downcast_ref::<String>().cloned())
-                        .unwrap_or_default();
-                    let reason = format!(
-                        "internal error in acadex's reader ({message}); the rest of this file was not read \
-                         - please report it with this file"
-                    );
-                    note_error(&mut report, &mut rejects, observer, &file_error(&label, reason))?;
-                    break;
+    let mut progress = Progress { fingerprints, files_done: start.file };
+    std::thread::scope(|scope| {
+        let (sender, batches) = std::sync::mpsc::sync_channel(BATCHES_IN_FLIGHT);
+        std::thread::Builder::new()
+            .name("acadex-reader".into())
+            .spawn_scoped(scope, move || read_inputs(plan, start, &sender))
+            .map_err(|source| IndexError::Io { context: "cannot start the reading thread".into(), source })?;
+        // Returning early drops `batches`, which stops the reader at its next send.
+        for message in batches {
+            match message {
+                FromReader::FileStarted(number) => {
+                    progress.files_done = number;
+                    observer.file_started(&plan.inputs[number].label());
                 }
-            };
-            match item {
-                Ok(Item::Record(imported)) => {
-                    writer.upsert(&imported)?;
-                    report.indexed += 1;
-                    report.read += 1;
-                }
-                Ok(Item::Delete { key }) => {
-                    writer.delete(&key);
-                    report.deleted += 1;
-                    report.read += 1;
-                }
-                Err(error) => {
-                    if error.record.is_some() {
-                        report.rejected += 1;
-                        report.read += 1;
+                FromReader::FileFailed(error) => note_error(&mut report, &mut rejects, observer, &error)?,
+                FromReader::Batch { items, commit } => {
+                    for item in items {
+                        match item {
+                            Ok(Item::Record(imported)) => {
+                                writer.upsert(&imported)?;
+                                report.indexed += 1;
+                                report.read += 1;
+                            }
+                            Ok(Item::Delete { key }) => {
+                                writer.delete(&key);
+                                report.deleted += 1;
+                                report.read += 1;
+                            }
+                            Err(error) => {
+                                if error.record.is_some() {
+                                    report.rejected += 1;
+                                    report.read += 1;
+                                }
+                                note_error(&mut report, &mut rejects, observer, &error)?;
+                            }
+                        }
+                        observer.record_read(&report);
                     }
-                    note_error(&mut report, &mut rejects, observer, &error)?;
+                    if let Some(position) = commit {
+                        progress.commit(writer, &mut report, &mut rejects, Some(position), false, observer)?;
+                    }
                 }
             }
-            progress.pending += 1;
-            observer.record_read(&report);
-            if progress.due(plan) {
-                let position = Some(records.checkpoint());
-                progress.commit(writer, &mut report, &mut rejects, position, false, observer)?;
-            }
         }
-    }
+        Ok::<(), IndexError>(())
+    })?;
     progress.files_done = plan.inputs.len();
     rejects.finish().map_err(|source| IndexError::Io {
         context: format!("cannot write the rejects file {}", rejects.path.display()),
@@ -249,19 +229,143 @@ pub fn run(plan: &ImportPlan, writer: &mut Writer, observer: &mut dyn Observer) 
     Ok(report)
 }
 
-/// What the import loop needs to decide on and make commits.
+/// Records handed from the reading thread to the indexing side at a time: enough that the two
+/// threads do not wake each other for every record.
+const BATCH: usize = 64;
+/// Batches queued between the two threads; with the one each side holds, a few hundred records
+/// in memory at most.
+const BATCHES_IN_FLIGHT: usize = 4;
+
+/// Where reading starts: the first input to read, and where in it (when resuming).
+struct Start {
+    file: usize,
+    position: Option<Checkpoint>,
+}
+
+/// What the reading thread tells the indexing side, in input order.
+enum FromReader {
+    /// Input number `n` is being read from now on.
+    FileStarted(usize),
+    /// The input could not be opened or resumed, or its reader failed: nothing more comes of it.
+    FileFailed(RecordError),
+    /// Records read in order, and, when a commit is due after the last of them, where the
+    /// reader is then: the checkpoint that commit stores.
+    Batch { items: Vec<Result<Item, RecordError>>, commit: Option<Checkpoint> },
+}
+
+/// The reading thread: every input from `start` on, in batches, deciding when a commit is due
+/// (every `commit_every` records or `commit_interval`, whichever comes first). Returns when the
+/// inputs are read or the indexing side has stopped listening.
+fn read_inputs(plan: &ImportPlan, start: Start, out: &SyncSender<FromReader>) {
+    let mut clock = CommitClock { pending: 0, last: Instant::now() };
+    let mut position = start.position;
+    for (number, input) in plan.inputs.iter().enumerate().skip(start.file) {
+        if out.send(FromReader::FileStarted(number)).is_err() {
+            return;
+        }
+        let label = input.label();
+        // A bug in a reader must not take the batch down: a panic ends this file, reported
+        // like any other error, and the import goes on with the next file.
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            read_input(plan, input, &label, position.take(), &mut clock, out)
+        }));
+        let stopped = match outcome {
+            Ok(stopped) => stopped,
+            Err(panic) => {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                let reason = format!(
+                    "internal error in acadex's reader ({message}); the rest of this file was not read \
+                     - please report it with this file"
+                );
+                out.send(FromReader::FileFailed(file_error(&label, reason))).is_err()
+            }
+        };
+        if stopped {
+            return;
+        }
+    }
+}
+
+/// Reads one input to its end, sending its records in batches. Returns true if the indexing
+/// side has stopped listening. Records read before a panic in the reader are sent first, with
+/// no commit: the reader's position is not to be trusted after it.
+fn read_input(
+    plan: &ImportPlan,
+    input: &Input,
+    label: &str,
+    position: Option<Checkpoint>,
+    clock: &mut CommitClock,
+    out: &SyncSender<FromReader>,
+) -> bool {
+    let records = input
+        .open()
+        .map_err(|e| file_error(label, format!("cannot read: {e}")))
+        .and_then(|reader| formats::open(reader, label, plan.format));
+    let mut records = match records {
+        Ok(records) => records,
+        Err(error) => return out.send(FromReader::FileFailed(error)).is_err(),
+    };
+    if let Some(checkpoint) = position
+        && let Err(error) = records.resume_from(&checkpoint)
+    {
+        return out.send(FromReader::FileFailed(error)).is_err();
+    }
+    let mut items = Vec::with_capacity(BATCH);
+    let flush = |items: &mut Vec<_>, commit| {
+        let batch = std::mem::replace(items, Vec::with_capacity(BATCH));
+        out.send(FromReader::Batch { items: batch, commit }).is_err()
+    };
+    loop {
+        let next = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| records.next()));
+        match next {
+            Ok(Some(item)) => items.push(item),
+            Ok(None) => return !items.is_empty() && flush(&mut items, None),
+            Err(panic) => {
+                if !items.is_empty() && flush(&mut items, None) {
+                    return true;
+                }
+                std::panic::resume_unwind(panic);
+            }
+        }
+        clock.pending += 1;
+        let stopped = if clock.due(plan) {
+            clock.pending = 0;
+            clock.last = Instant::now();
+            flush(&mut items, Some(records.checkpoint()))
+        } else if items.len() == BATCH {
+            flush(&mut items, None)
+        } else {
+            false
+        };
+        if stopped {
+            return true;
+        }
+    }
+}
+
+/// When the reading thread last asked for a commit, and how many records it has read since.
+struct CommitClock {
+    pending: usize,
+    last: Instant,
+}
+
+impl CommitClock {
+    fn due(&self, plan: &ImportPlan) -> bool {
+        self.pending >= plan.commit_every || self.last.elapsed() >= plan.commit_interval
+    }
+}
+
+/// What the indexing side needs to make commits.
 struct Progress {
     fingerprints: Option<Vec<Fingerprint>>,
     files_done: usize,
-    pending: usize,
-    last_commit: Instant,
 }
 
 impl Progress {
-    fn due(&self, plan: &ImportPlan) -> bool {
-        self.pending >= plan.commit_every || self.last_commit.elapsed() >= plan.commit_interval
-    }
-
     /// Commits, with where the import has got to in the payload. The rejects written so far are
     /// synced first, so the length recorded is durable too.
     fn commit(
@@ -293,8 +397,6 @@ impl Progress {
         writer.commit(&payload)?;
         report.committed = report.read;
         observer.committed(report);
-        self.pending = 0;
-        self.last_commit = Instant::now();
         Ok(())
     }
 }
