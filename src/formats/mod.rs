@@ -872,7 +872,7 @@ enum Found {
 /// Finds `<` followed by the first byte of an element name.
 fn find_element_start(bytes: &[u8], from: usize) -> Found {
     let mut at = from;
-    while let Some(offset) = bytes.get(at..).and_then(|rest| rest.iter().position(|&b| b == b'<')) {
+    while let Some(offset) = bytes.get(at..).and_then(|rest| memchr::memchr(b'<', rest)) {
         at += offset;
         match bytes.get(at + 1) {
             None => return Found::NotBefore(at),
@@ -886,12 +886,16 @@ fn find_element_start(bytes: &[u8], from: usize) -> Found {
 /// Finds `<name` (or `</name`) followed by a byte that ends a tag name.
 fn find_tag(bytes: &[u8], from: usize, tag: &[u8]) -> Found {
     let mut at = from;
-    while let Some(offset) = bytes.get(at..).and_then(|rest| rest.iter().position(|&b| b == b'<')) {
+    while let Some(offset) = bytes.get(at..).and_then(|rest| memchr::memchr(b'<', rest)) {
         at += offset;
         match bytes.get(at + tag.len()) {
             None => return Found::NotBefore(at),
             Some(next)
-                if bytes[at..].starts_with(tag) && matches!(next, b' ' | b'\t' | b'\r' | b'\n' | b'>' | b'/') =>
+                // The second byte first: most `<` start another element, and are passed over
+                // without a call to memcmp.
+                if bytes.get(at + 1) == tag.get(1)
+                    && bytes[at..].starts_with(tag)
+                    && matches!(next, b' ' | b'\t' | b'\r' | b'\n' | b'>' | b'/') =>
             {
                 return Found::At(at);
             }
