@@ -362,7 +362,7 @@ def main():
         f"{manifest['chinese_880_share']:.0%} with 880 hanzi titles, {manifest['meeting_share']:.0%} meetings; "
         f"seed {manifest['seed']}, sha256 {manifest['sha256'][:12]}…")
     add("")
-    add(f"### Import (acadex import, defaults: 1 parse thread + 1 indexing thread; warm page cache; best of {repeat})")
+    add(f"### Import (acadex import, defaults: a reading thread, a document-building thread and 1 tantivy indexing thread; warm page cache; best of {repeat})")
     add("")
     add("| input | wall s (all runs) | records/s | MB/s (XML) | peak RSS MB (anon + file) | CPU s (user+sys) | other load (CPUs) | indexed | target |")
     add("|---|---:|---:|---:|---:|---:|---:|---:|---|")
