@@ -196,6 +196,28 @@ fn a_record_given_twice_in_one_import_is_indexed_once() {
     }
 }
 
+/// Inputs are read on a thread of their own, which decides when a commit is due: every
+/// `--commit-every` records read, counted across files and including rejected ones, each
+/// commit at exactly that count.
+#[test]
+fn commits_come_every_n_records_read_across_files() {
+    let index = tempfile::tempdir().expect("tempdir");
+    let (dir_a, dir_b) = (tempfile::tempdir().expect("tempdir"), tempfile::tempdir().expect("tempdir"));
+    // Records 50, 100... of the first file are rejected; the second repeats ids 0..169.
+    let first = util::large_marcxml_with_rejects(dir_a.path(), 250, 50);
+    let second = util::large_marcxml(dir_b.path(), 170);
+    let output =
+        acadex(index.path()).args(["import", "--commit-every", "100"]).arg(&first).arg(&second).output().expect("runs");
+    // Exit 3: some records were rejected.
+    assert_eq!(output.status.code(), Some(3), "{}", String::from_utf8_lossy(&output.stderr));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let commits: Vec<u64> =
+        stderr.lines().filter_map(|line| line.strip_prefix("committed ")?.split(' ').next()?.parse().ok()).collect();
+    assert_eq!(commits, [100, 200, 300, 400, 420], "{stderr}");
+    // 245 good records in the first file; of the second, 3 are ids rejected in the first.
+    assert_eq!(record_count(index.path()), 248);
+}
+
 #[test]
 fn oai_pmh_deletions_remove_records_whatever_their_identity() {
     let index = tempfile::tempdir().expect("tempdir");
