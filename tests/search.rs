@@ -184,6 +184,38 @@ fn a_query_that_cannot_parse_says_where() {
     acadex(index.path()).args(["search", "x", "--filter", "colour=red"]).assert().code(2);
 }
 
+/// `fixtures/index-v1` was written by acadex at schema version 1 (commit 96002b8), which stored
+/// the record JSON and the original as bytes; version 2 stores them as text. reindex must read
+/// the old kind.
+#[test]
+fn reindex_rebuilds_a_schema_version_1_index_written_by_an_earlier_acadex() {
+    let index = tempfile::tempdir().expect("tempdir");
+    for entry in std::fs::read_dir(fixture("index-v1")).expect("fixture index") {
+        let path = entry.expect("entry").path();
+        std::fs::copy(&path, index.path().join(path.file_name().expect("name"))).expect("copy");
+    }
+    let output = acadex(index.path()).args(["search", "panda"]).output().expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("acadex reindex"));
+
+    acadex(index.path()).arg("reindex").assert().code(0).stderr(predicates::str::contains("reindexed 3 records"));
+    let (all, code) = search(index.path(), "", &["--limit", "10"]);
+    assert_eq!(code, 0);
+    let mut found = ids(&all);
+    found.sort();
+    assert_eq!(found, ["marc:(DLC)5637241", "marc:(OCoLC)ocm63111280", "marc:12149120"]);
+    // The 880 hanzi title, read again from the stored original, is searchable.
+    let (hits, _) = search(index.path(), "日本民俗", &[]);
+    assert_eq!(ids(&hits), ["marc:(OCoLC)ocm63111280"]);
+    // The original comes back byte for byte: it is the record element of the fixture file.
+    let source =
+        std::fs::read_to_string(fixture("valid/marcxml/CONVERTED_pymarc_from_marc4j_oclc_63111280_chinese_880.xml"))
+            .expect("fixture");
+    let record = &source[source.find("<record>").expect("start")..source.rfind("</record>").expect("end") + 9];
+    let shown = acadex(index.path()).args(["show", "--original", "marc:(OCoLC)ocm63111280"]).output().expect("runs");
+    assert_eq!(String::from_utf8_lossy(&shown.stdout).trim_end(), record);
+}
+
 #[test]
 fn an_index_of_another_schema_version_says_so_and_reindex_rebuilds_it_from_stored_originals() {
     let index = fixture_index();
