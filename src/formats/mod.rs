@@ -957,6 +957,9 @@ mod tests {
             // And: an element name with a stray quote (`su1="`) must be re-opened as the same
             // name, so that errors after a resume name the same expected end tag.
             "fuzz/resume_unbalanced_quote_in_element_name.xml",
+            // And: a namespace declared after a malformed attribute is not in scope for
+            // quick-xml, so it must not be re-declared when resuming either.
+            "fuzz/resume_namespace_after_a_malformed_attribute.xml",
         ] {
             let bytes = std::fs::read(root.join(file)).expect("fixture");
             assert_resumes_anywhere(file, &bytes);

@@ -392,10 +392,13 @@ pub fn unclosed_quote(name: &[u8]) -> Option<u8> {
 /// The namespace declarations an element makes (`xmlns:marc="..."`), so that a record cut out
 /// of its file can be read again on its own.
 pub fn namespace_declarations(element: &BytesStart<'_>) -> Vec<(String, String)> {
+    // Up to the first malformed attribute, as quick-xml's own resolver does: a declaration
+    // after it is not in scope for the reader that read it, so a reader resumed behind these
+    // declarations must not have it either.
     element
         .attributes()
         .with_checks(false)
-        .flatten()
+        .map_while(Result::ok)
         .filter(|a| a.key.as_ref() == "xmlns" || a.key.as_ref().starts_with("xmlns:"))
         .map(|a| (a.key.as_ref().to_string(), a.value.to_string()))
         .collect()
