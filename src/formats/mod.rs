@@ -248,18 +248,23 @@ pub fn reparse(original: &Original, file: &str) -> Result<Item, RecordError> {
     wrapped.push(b'>');
     wrapped.extend_from_slice(&original.xml);
     wrapped.extend_from_slice(b"</acadex-original>");
-    let mut records = XmlRecords::new(wrapped.as_slice(), file, None)?;
-    records.next().unwrap_or_else(|| {
-        Err(RecordError {
-            file: file.to_string(),
-            record: None,
-            line: None,
-            byte: None,
-            reason: "the stored original holds no record".into(),
-            verbatim: original.xml.clone(),
-            well_formed: true,
-            namespaces: original.namespaces.clone(),
-        })
+    // A record imported with `--format` may be one only that format reads (a Dublin Core `dc`
+    // in a misspelt namespace, an unqualified MARC `record`): what the original does not say
+    // by itself, each format that relaxes the reading is asked in turn.
+    for forced in [None, Some(Format::OaiDc), Some(Format::Marcxml)] {
+        if let Some(item) = XmlRecords::new(wrapped.as_slice(), file, forced)?.next() {
+            return item;
+        }
+    }
+    Err(RecordError {
+        file: file.to_string(),
+        record: None,
+        line: None,
+        byte: None,
+        reason: "the stored original holds no record".into(),
+        verbatim: original.xml.clone(),
+        well_formed: true,
+        namespaces: original.namespaces.clone(),
     })
 }
 
@@ -933,6 +938,32 @@ mod tests {
             resumed.resume_from(checkpoint).expect("resumes");
             let rest: Vec<String> = resumed.map(outcome).collect();
             assert_eq!(rest, outcomes[done..], "{name}: resumed after item {done}");
+        }
+    }
+
+    /// Found by fuzz/xml_records: `--format oai_dc` reads a `dc` in a misspelt namespace, and
+    /// `reindex` must read its stored original back, though the original does not say the format.
+    #[test]
+    fn a_record_only_a_forced_format_reads_reads_back_from_its_original() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let file =
+            std::fs::read_to_string(root.join("valid/oai_dc/scythe_list_records_i5_oai_dc.xml")).expect("fixture");
+        // Its first Dublin Core record as a document of its own, as the fuzzer had it.
+        let start = file.find("<oai_dc:dc").expect("a dc record");
+        let end = file.find("</oai_dc:dc>").expect("its end") + "</oai_dc:dc>".len();
+        let misspelt = file[start..end].replace(OAI_DC_NS, "http://www.openarchives.org/OAI/2.0/oai_dc");
+        let read = |forced| -> Vec<Box<Imported>> {
+            let records = open(misspelt.as_bytes(), "misspelt.xml", forced).expect("opens");
+            records
+                .filter_map(|item| if let Ok(Item::Record(imported)) = item { Some(imported) } else { None })
+                .collect()
+        };
+        assert!(read(None).is_empty(), "only --format oai_dc reads it");
+        let imported = read(Some(Format::OaiDc));
+        assert_eq!(imported.len(), 1);
+        match reparse(&imported[0].original, "misspelt.xml") {
+            Ok(Item::Record(again)) => assert_eq!(again.record, imported[0].record),
+            other => panic!("did not read back: {other:?}"),
         }
     }
 
