@@ -146,8 +146,8 @@ fn interrupted_import(writer: &Writer, fingerprints: &Option<Vec<Fingerprint>>) 
 /// index then holds everything reported committed before it).
 ///
 /// Reading runs on a thread of its own while this one builds documents and hands them to
-/// tantivy's indexing thread: parsing and indexing each take about one core, and on two cores
-/// the import is as fast as the slower of the two instead of their sum.
+/// tantivy's indexing thread: parsing and indexing each take about a core, and overlapping
+/// them leaves the import bound by their CPU time together rather than by either thread.
 pub fn run(plan: &ImportPlan, writer: &mut Writer, observer: &mut dyn Observer) -> Result<ImportReport, IndexError> {
     let fingerprints: Option<Vec<Fingerprint>> = plan.inputs.iter().map(Fingerprint::of).collect();
     let resume_state = if plan.resume { interrupted_import(writer, &fingerprints) } else { None };
@@ -190,25 +190,7 @@ pub fn run(plan: &ImportPlan, writer: &mut Writer, observer: &mut dyn Observer) 
                 FromReader::FileFailed(error) => note_error(&mut report, &mut rejects, observer, &error)?,
                 FromReader::Batch { items, commit } => {
                     for item in items {
-                        match item {
-                            Ok(Item::Record(imported)) => {
-                                writer.upsert(&imported)?;
-                                report.indexed += 1;
-                                report.read += 1;
-                            }
-                            Ok(Item::Delete { key }) => {
-                                writer.delete(&key);
-                                report.deleted += 1;
-                                report.read += 1;
-                            }
-                            Err(error) => {
-                                if error.record.is_some() {
-                                    report.rejected += 1;
-                                    report.read += 1;
-                                }
-                                note_error(&mut report, &mut rejects, observer, &error)?;
-                            }
-                        }
+                        apply(item, writer, &mut report, &mut rejects, observer)?;
                         observer.record_read(&report);
                     }
                     if let Some(position) = commit {
@@ -227,6 +209,37 @@ pub fn run(plan: &ImportPlan, writer: &mut Writer, observer: &mut dyn Observer) 
     report.rejects_file = rejects.path_if_written();
     progress.commit(writer, &mut report, &mut rejects, None, true, observer)?;
     Ok(report)
+}
+
+/// Indexes, deletes or rejects one item read, and counts it.
+fn apply(
+    item: Result<Item, RecordError>,
+    writer: &mut Writer,
+    report: &mut ImportReport,
+    rejects: &mut Rejects,
+    observer: &mut dyn Observer,
+) -> Result<(), IndexError> {
+    match item {
+        Ok(Item::Record(imported)) => {
+            writer.upsert(&imported)?;
+            report.indexed += 1;
+            report.read += 1;
+        }
+        Ok(Item::Delete { key }) => {
+            writer.delete(&key);
+            report.deleted += 1;
+            report.read += 1;
+        }
+        Err(error) => {
+            // An error of a whole file (no record number) is reported but is no record read.
+            if error.record.is_some() {
+                report.rejected += 1;
+                report.read += 1;
+            }
+            note_error(report, rejects, observer, &error)?;
+        }
+    }
+    Ok(())
 }
 
 /// Records handed from the reading thread to the indexing side at a time: enough that the two
