@@ -158,8 +158,8 @@ impl<R: BufRead> Tape<R> {
     }
 }
 
-/// Newlines in `bytes`. Every byte of the input goes through here once (the tape counts lines
-/// as quick-xml consumes them), so it uses memchr's vectorised search instead of a byte loop.
+/// Newlines in `bytes`. Every byte of the input is counted here once (a record's in one pass),
+/// so it uses memchr's vectorised search instead of a byte loop.
 pub(crate) fn count_lines(bytes: &[u8]) -> u64 {
     memchr::memchr_iter(b'\n', bytes).count() as u64
 }

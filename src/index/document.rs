@@ -1,7 +1,7 @@
 //! Turns a record into a tantivy document: what is searched, filtered, faceted and stored.
 
 use tantivy::TantivyDocument;
-use tantivy::schema::Value;
+use tantivy::schema::{Field, Value};
 
 use super::Fields;
 use crate::formats::Original;
@@ -101,13 +101,29 @@ fn institutions(record: &Record) -> Vec<&str> {
     out
 }
 
+/// The original record of a stored document: `original`, or `original_bytes` where it was not
+/// UTF-8 (`None` for an index of schema version 1, which had no such field), with the namespace
+/// declarations it was read under.
+pub(crate) fn stored_original(
+    doc: &TantivyDocument,
+    original: Field,
+    original_bytes: Option<Field>,
+    namespaces: Field,
+) -> Original {
+    let xml = stored_bytes(doc, original).or_else(|| original_bytes.and_then(|field| stored_bytes(doc, field)));
+    Original {
+        xml: xml.unwrap_or_default().to_vec(),
+        namespaces: stored_text(doc, namespaces).unwrap_or_default().to_string(),
+    }
+}
+
 /// Reads a stored field holding bytes or text (schema version 1 stored as bytes what version
 /// 2 stores as text), as bytes.
-pub(crate) fn stored_bytes(doc: &TantivyDocument, field: tantivy::schema::Field) -> Option<&[u8]> {
+pub(crate) fn stored_bytes(doc: &TantivyDocument, field: Field) -> Option<&[u8]> {
     doc.get_first(field).and_then(|v| v.as_bytes().or_else(|| v.as_str().map(str::as_bytes)))
 }
 
 /// Reads a text field of a stored document.
-pub(crate) fn stored_text(doc: &TantivyDocument, field: tantivy::schema::Field) -> Option<&str> {
+pub(crate) fn stored_text(doc: &TantivyDocument, field: Field) -> Option<&str> {
     doc.get_first(field).and_then(|v| v.as_str())
 }

@@ -200,13 +200,7 @@ pub fn rebuild_from_originals(
             .map_err(|source| IndexError::Io { context: format!("cannot read {}", dir.display()), source })?;
         for doc_id in segment.doc_ids_alive() {
             let doc: tantivy::TantivyDocument = store.get(doc_id).map_err(tantivy_error(dir))?;
-            let original = crate::formats::Original {
-                xml: document::stored_bytes(&doc, original_field)
-                    .or_else(|| original_bytes_field.and_then(|field| document::stored_bytes(&doc, field)))
-                    .unwrap_or_default()
-                    .to_vec(),
-                namespaces: document::stored_text(&doc, namespaces_field).unwrap_or_default().to_string(),
-            };
+            let original = document::stored_original(&doc, original_field, original_bytes_field, namespaces_field);
             let source = document::stored_bytes(&doc, record_field)
                 .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(bytes).ok())
                 .and_then(|record| serde_json::from_value(record["source"].clone()).ok());

@@ -15,7 +15,7 @@ use tantivy::schema::{IndexRecordOption, OwnedValue};
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, Index, Order, ReloadPolicy, Searcher, TantivyDocument, Term};
 
-use super::document::{stored_bytes, stored_text};
+use super::document::stored_original;
 use super::facets::{Facet, FacetCollector};
 use super::schema::{DEFAULT_FIELDS, FACETS, SCHEMA_VERSION};
 use super::{Fields, IndexError, open, tantivy_error};
@@ -441,13 +441,8 @@ impl IndexReader {
         let Some((_, address)) = found else { return Ok(None) };
         let doc = self.document(address)?;
         let record = self.record_at(address)?;
-        let original = Original {
-            xml: stored_bytes(&doc, self.fields.original)
-                .or_else(|| stored_bytes(&doc, self.fields.original_bytes))
-                .unwrap_or_default()
-                .to_vec(),
-            namespaces: stored_text(&doc, self.fields.original_namespaces).unwrap_or_default().to_string(),
-        };
+        let fields = &self.fields;
+        let original = stored_original(&doc, fields.original, Some(fields.original_bytes), fields.original_namespaces);
         Ok(Some(StoredRecord { record, original }))
     }
 
