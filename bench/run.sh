@@ -68,6 +68,11 @@ TARGET_DIR="$(cd "$SRC" && cargo metadata --format-version 1 --no-deps | python3
 ACADEX="$TARGET_DIR/release/acadex"
 BENCH_SEARCH="$TARGET_DIR/release/examples/bench_search"
 [ -x "$ACADEX" ] && [ -x "$BENCH_SEARCH" ] || { echo "run.sh: build products not found under $TARGET_DIR" >&2; exit 2; }
+# The documents tantivy-cli is given come from this working tree's mapping, also under --rev
+# (older commits have no public document builder).
+step "cargo build --release --example bench_documents (this working tree)"
+cargo build --release --quiet --example bench_documents
+BENCH_DOCUMENTS="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')/release/examples/bench_documents"
 
 # --- peers, each in its own guarded block -----------------------------------------------------
 TANTIVY=""
@@ -130,7 +135,7 @@ fi
 # --- measure ----------------------------------------------------------------------------------
 step "measuring"
 ARGS=(--size "$SIZE" --acadex "$ACADEX" --bench-search "$BENCH_SEARCH" --out "$HERE/results-$SIZE.md" --label "$LABEL")
-[ -n "$TANTIVY" ] && ARGS+=(--tantivy "$TANTIVY")
+[ -n "$TANTIVY" ] && ARGS+=(--tantivy "$TANTIVY" --bench-documents "$BENCH_DOCUMENTS")
 [ -n "$PYMARC_LIB" ] && ARGS+=(--pymarc-lib "$PYMARC_LIB")
 [ "$QUICK" = 1 ] && ARGS+=(--quick)
 python3 "$HERE/bench.py" "${ARGS[@]}"

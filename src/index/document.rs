@@ -7,7 +7,10 @@ use super::Fields;
 use crate::formats::Original;
 use crate::model::{IdScheme, Record, Role, identity_keys};
 
-pub(crate) fn build(fields: &Fields, record: &Record, original: &Original) -> TantivyDocument {
+/// The tantivy document acadex indexes for a record read from `original`. Public so that the
+/// benchmark can hand the very same documents to another tantivy front end (tantivy-cli), which
+/// measures the engine's share of an import apart from reading and mapping XML.
+pub fn build(fields: &Fields, record: &Record, original: &Original) -> TantivyDocument {
     let mut doc = TantivyDocument::new();
     doc.add_text(fields.id, &record.id);
     for key in identity_keys(record) {

@@ -20,6 +20,7 @@ use tantivy::directory::{
 };
 use tantivy::{Index, TantivyError};
 
+pub use document::build as build_document;
 pub use query::{
     CheckReport, FacetCount, Hit, IndexReader, QueryError, SearchRequest, SearchResults, Snippet, Sort, Stats,
     StoredRecord,
