@@ -78,6 +78,22 @@ impl CjkBigramStream<'_> {
     }
 }
 
+/// Where the word starting at byte `start` ends: at the first character that is neither a
+/// letter nor a digit, or is CJK. Most catalogue text is ASCII, so ASCII bytes are stepped over
+/// without decoding characters; the first other byte hands over to the character-wise scan.
+fn word_end(text: &str, start: usize) -> usize {
+    let ascii_run = text.as_bytes()[start..].iter().position(|b| !b.is_ascii_alphanumeric());
+    let from = match ascii_run {
+        None => return text.len(),
+        Some(at) if text.as_bytes()[start + at].is_ascii() => return start + at,
+        Some(at) => start + at,
+    };
+    text[from..]
+        .char_indices()
+        .find(|&(_, c)| !c.is_alphanumeric() || is_cjk(c))
+        .map_or(text.len(), |(at, _)| from + at)
+}
+
 impl TokenStream for CjkBigramStream<'_> {
     fn advance(&mut self) -> bool {
         while let Some(c) = self.text[self.cursor..].chars().next() {
@@ -100,10 +116,7 @@ impl TokenStream for CjkBigramStream<'_> {
                 }
             }
             if c.is_alphanumeric() {
-                let word_end = self.text[start..]
-                    .char_indices()
-                    .find(|&(_, c)| !c.is_alphanumeric() || is_cjk(c))
-                    .map_or(self.text.len(), |(at, _)| start + at);
+                let word_end = word_end(self.text, start);
                 self.cursor = word_end;
                 return self.emit(start, word_end);
             }
@@ -158,6 +171,39 @@ mod tests {
     fn single_cjk_characters_are_kept() {
         assert_eq!(tokens("葉 漢"), vec!["葉", "漢"]);
         assert_eq!(tokens("日本民俗·信仰"), vec!["日本", "本民", "民俗", "信仰"]);
+    }
+
+    #[test]
+    fn words_end_where_letters_and_digits_end_in_any_script() {
+        assert_eq!(tokens("abc-déf_ghi Straße2x"), vec!["abc", "def", "ghi", "strasse2x"]);
+        assert_eq!(tokens("école naïve, Ωmega 42"), vec!["ecole", "naive", "ωmega", "42"]);
+        assert_eq!(tokens("panda大熊猫 x"), vec!["panda", "大熊", "熊猫", "x"]);
+    }
+
+    #[test]
+    fn the_ascii_fast_path_ends_words_where_the_character_scan_does() {
+        let by_chars = |text: &str, start: usize| {
+            text[start..]
+                .char_indices()
+                .find(|&(_, c)| !c.is_alphanumeric() || is_cjk(c))
+                .map_or(text.len(), |(at, _)| start + at)
+        };
+        let texts = [
+            "a",
+            "ab1 c",
+            "Müller-Lüdenscheidt",
+            "x²y",
+            "ǅemal",
+            "abc中文",
+            "9\u{300}a",
+            "e\u{301}t\u{e9}",
+            "tail\u{2003}",
+        ];
+        for text in texts {
+            for (start, _) in text.char_indices() {
+                assert_eq!(word_end(text, start), by_chars(text, start), "{text:?} from {start}");
+            }
+        }
     }
 
     #[test]
