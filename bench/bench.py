@@ -175,6 +175,22 @@ def best_of(repeats, measure):
     return best
 
 
+def interleaved(repeats, measures):
+    """Runs each of `measures` (name -> measure()) once per round, `repeats` rounds, so that
+    runs compared with each other meet the same machine conditions (a shared machine drifts by
+    ±10% over minutes); keeps each one's fastest run, as best_of does."""
+    runs = {name: [] for name in measures}
+    for _ in range(max(repeats, 1)):
+        for name, measure in measures.items():
+            wait_for_quiet(max_wait=90)
+            runs[name].append(measure())
+    best = {}
+    for name, measured in runs.items():
+        best[name] = min(measured, key=lambda r: r["wall_s"])
+        best[name]["walls_s"] = [r["wall_s"] for r in measured]
+    return best
+
+
 def import_acadex(acadex, source, index, results, label):
     shutil.rmtree(index, ignore_errors=True)
     warm(source)
@@ -233,9 +249,10 @@ def peer_tantivy(tantivy, jsonl, index, results, runs, meta=None, name="tantivy"
     return measured
 
 
-def peer_tantivy_documents(args, xml, size, results, repeat, runs):
-    """tantivy-cli on the very documents acadex indexes (examples/bench_documents writes them
-    with acadex's schema): the engine's share of an import, with no XML and no mapping."""
+def tantivy_documents(args, xml, size):
+    """Writes acadex's own documents as JSON lines with acadex's schema (examples/bench_documents),
+    for tantivy-cli: the engine's share of an import, with no XML and no mapping. Returns
+    (jsonl, meta) or an "unavailable" reason."""
     docs = os.path.join(WORK, f"documents-{size}")
     shutil.rmtree(docs, ignore_errors=True)
     os.makedirs(docs)
@@ -243,15 +260,8 @@ def peer_tantivy_documents(args, xml, size, results, repeat, runs):
     log("peer: writing acadex's documents as JSON (examples/bench_documents)")
     proc = subprocess.run([args.bench_documents, "--input", xml, "--jsonl", jsonl, "--meta", meta], capture_output=True, text=True)
     if proc.returncode != 0:
-        return {"unavailable": f"bench_documents failed: {proc.stderr.strip()[-300:]}"}
-    log("peer: tantivy-cli index of acadex's documents (2 threads)")
-    meta_json = json.load(open(meta))
-    measured = best_of(repeat, lambda: peer_tantivy(args.tantivy, jsonl, os.path.join(WORK, f"tantivy-docs-{size}"), results, runs,
-                                                    meta=meta_json, name="tantivy-docs"))
-    measured["jsonl_bytes"] = os.path.getsize(jsonl)
-    shutil.rmtree(docs, ignore_errors=True)
-    shutil.rmtree(os.path.join(WORK, f"tantivy-docs-{size}"), ignore_errors=True)
-    return measured
+        return None, {"unavailable": f"bench_documents failed: {proc.stderr.strip()[-300:]}"}
+    return (jsonl, json.load(open(meta))), None
 
 
 def fmt_rate(value):
@@ -298,14 +308,32 @@ def main():
     iterations = 50 if args.quick else 200
     mb = manifest["xml_bytes"] / 1e6
 
-    repeat = args.repeat or (1 if args.quick else 2)
+    repeat = args.repeat or (1 if args.quick else 3)
+    tantivy_ready = args.tantivy and os.access(args.tantivy, os.X_OK)
+    documents, documents_unavailable = None, {"unavailable": read_status("tantivy-cli") or "not built"}
+    if tantivy_ready and args.bench_documents:
+        documents, documents_unavailable = tantivy_documents(args, xml, size)
+    elif tantivy_ready:
+        documents_unavailable = {"unavailable": "examples/bench_documents not given"}
     quiet_load = wait_for_quiet()
-    log(f"acadex import of {size:,} records (.xml), best of {repeat}")
-    imp_xml = best_of(repeat, lambda: import_acadex(args.acadex, xml, os.path.join(WORK, f"index-{size}"), results, "xml"))
-    log(f"acadex import of {size:,} records (.gz), best of {repeat}")
-    imp_gz = best_of(repeat, lambda: import_acadex(args.acadex, gz, os.path.join(WORK, f"index-{size}-gz"), results, "gz"))
-    shutil.rmtree(os.path.join(WORK, f"index-{size}-gz"), ignore_errors=True)
     index = os.path.join(WORK, f"index-{size}")
+    measures = {
+        "xml": lambda: import_acadex(args.acadex, xml, index, results, "xml"),
+        "gz": lambda: import_acadex(args.acadex, gz, os.path.join(WORK, f"index-{size}-gz"), results, "gz"),
+    }
+    if documents:
+        jsonl_docs, meta_docs = documents
+        measures["tantivy_docs"] = lambda: peer_tantivy(args.tantivy, jsonl_docs, os.path.join(WORK, f"tantivy-docs-{size}"), results,
+                                                        runs, meta=meta_docs, name="tantivy-docs")
+    log(f"acadex import of {size:,} records (.xml, .gz){' and tantivy-cli on acadex documents' if documents else ''}, "
+        f"interleaved, best of {repeat}")
+    measured = interleaved(repeat, measures)
+    imp_xml, imp_gz = measured["xml"], measured["gz"]
+    shutil.rmtree(os.path.join(WORK, f"index-{size}-gz"), ignore_errors=True)
+    if documents:
+        measured["tantivy_docs"]["jsonl_bytes"] = os.path.getsize(documents[0])
+        shutil.rmtree(os.path.dirname(documents[0]), ignore_errors=True)
+        shutil.rmtree(os.path.join(WORK, f"tantivy-docs-{size}"), ignore_errors=True)
 
     wait_for_quiet(max_wait=90)
     log("in-process query latency (examples/bench_search)")
@@ -325,15 +353,14 @@ def main():
 
     peers = {}
     status = read_status("tantivy-cli")
-    if args.tantivy and os.access(args.tantivy, os.X_OK):
+    if tantivy_ready:
         log("peer: tantivy-cli index (2 threads)")
         peers["tantivy"] = best_of(repeat, lambda: peer_tantivy(args.tantivy, jsonl, os.path.join(WORK, f"tantivy-{size}"), results, runs))
         peers["tantivy"]["version"] = read_status("tantivy-cli-version") or ""
         peers["tantivy"]["note"] = read_status("tantivy-cli-note") or ""
     else:
         peers["tantivy"] = {"unavailable": status or "not built"}
-    peers["tantivy_docs"] = peer_tantivy_documents(args, xml, size, results, repeat, runs) if "unavailable" not in peers["tantivy"] \
-        and args.bench_documents else {"unavailable": peers["tantivy"].get("unavailable", "examples/bench_documents not given")}
+    peers["tantivy_docs"] = measured.get("tantivy_docs", documents_unavailable)
     log("peer: SQLite FTS5")
     fts_out = os.path.join(results, "fts5.stdout.json")
 
@@ -391,6 +418,9 @@ def main():
         f"seed {manifest['seed']}, sha256 {manifest['sha256'][:12]}…")
     add("")
     add(f"### Import (acadex import, defaults: a reading thread, a document-building thread and 1 tantivy indexing thread; warm page cache; best of {repeat})")
+    add("")
+    add("acadex's two imports and tantivy-cli on acadex's documents (the peer of the import target, below) run "
+        "interleaved, one of each per round, so that their ratio compares runs made under the same machine conditions.")
     add("")
     add("| input | wall s (all runs) | records/s | MB/s (XML) | peak RSS MB (anon + file) | CPU s (user+sys) | other load (CPUs) | indexed | target |")
     add("|---|---:|---:|---:|---:|---:|---:|---:|---|")
@@ -524,6 +554,11 @@ def main():
     r = ratio(rate_xml, tantivy_docs_rate)
     add(f"| acadex import rate / tantivy-cli rate on acadex's documents (same fields, same stored data, no XML) | {fmt(r, 2)} | "
         f"≥ 1.00 {verdict(r is not None and r >= 1) if r is not None else '(no peer)'} |")
+    cpu_ratio = None
+    if tantivy_docs_rate:
+        cpu_ratio = (td["user_s"] + td["sys_s"]) / (imp_xml["user_s"] + imp_xml["sys_s"])
+    add(f"| tantivy-cli CPU seconds / acadex CPU seconds, same runs (work per record; 1.00 = as little as the engine alone) | "
+        f"{fmt(cpu_ratio, 2)} | |")
     add(f"| acadex import rate / tantivy-cli rate on 5 fields (a lighter job) | {fmt(ratio(rate_xml, tantivy_rate), 2)} | |")
     add(f"| acadex import rate / SQLite FTS5 rate | {fmt(ratio(rate_xml, fts_rate), 2)} | |")
     add(f"| acadex import rate / pymarc parse rate | {fmt(ratio(rate_xml, pymarc_rate), 2)} | |")
