@@ -7,6 +7,7 @@
 //! its partner and kept with it, so a title catalogued in pinyin with 880 hanzi is found by
 //! either script.
 
+use std::borrow::Cow;
 use std::io::BufRead;
 
 use quick_xml::events::{BytesStart, Event};
@@ -145,18 +146,24 @@ pub(crate) fn read_marc<R: BufRead>(
 
 /// The tag and indicators of a field, read in one pass over its attributes.
 fn field_attributes(start: &BytesStart<'_>, element: &str) -> Result<(String, char, char), String> {
-    let (mut tag, mut ind1, mut ind2) = (None, ' ', ' ');
-    // Without the duplicate check, which is quadratic in the number of attributes.
-    for attribute in start.attributes().with_checks(false) {
-        let attribute = attribute.map_err(|e| format!("bad attribute in <{element}>: {e}"))?;
-        let first_char = || attribute.value.chars().next().unwrap_or(' ');
-        match attribute.key.local_name().as_ref() {
-            "tag" => tag = Some(attribute.value.to_string()),
-            "ind1" => ind1 = first_char(),
-            "ind2" => ind2 = first_char(),
-            _ => {}
+    let first_char = |value: Option<&str>| value.and_then(|v| v.chars().next()).unwrap_or(' ');
+    let (tag, ind1, ind2) = match xml::plain_attributes(start, ["tag", "ind1", "ind2"]) {
+        Some([tag, ind1, ind2]) => (tag.map(str::to_string), first_char(ind1), first_char(ind2)),
+        None => {
+            let (mut tag, mut ind1, mut ind2) = (None, ' ', ' ');
+            // Without the duplicate check, which is quadratic in the number of attributes.
+            for attribute in start.attributes().with_checks(false) {
+                let attribute = attribute.map_err(|e| format!("bad attribute in <{element}>: {e}"))?;
+                match attribute.key.local_name().as_ref() {
+                    "tag" => tag = Some(attribute.value.to_string()),
+                    "ind1" => ind1 = first_char(Some(&attribute.value)),
+                    "ind2" => ind2 = first_char(Some(&attribute.value)),
+                    _ => {}
+                }
+            }
+            (tag, ind1, ind2)
         }
-    }
+    };
     let tag = tag.ok_or_else(|| format!("{element} without a tag"))?;
     let valid = tag.len() == 3 && tag.bytes().all(|b| b.is_ascii_alphanumeric());
     if valid { Ok((tag, ind1, ind2)) } else { Err(format!("{element} tag \"{tag}\" is not three letters or digits")) }
@@ -205,12 +212,16 @@ fn read_datafield<R: BufRead>(
 
 fn subfield_code(start: &BytesStart<'_>, tag: &str) -> Result<char, String> {
     let mut code = None;
-    // Without the duplicate check, which is quadratic in the number of attributes.
-    for attribute in start.attributes().with_checks(false) {
-        let attribute = attribute.map_err(|e| format!("bad attribute in a subfield of datafield {tag}: {e}"))?;
-        if attribute.key.local_name().as_ref() == "code" {
-            code = Some(attribute.value);
-            break;
+    if let Some([plain]) = xml::plain_attributes(start, ["code"]) {
+        code = plain.map(Cow::Borrowed);
+    } else {
+        // Without the duplicate check, which is quadratic in the number of attributes.
+        for attribute in start.attributes().with_checks(false) {
+            let attribute = attribute.map_err(|e| format!("bad attribute in a subfield of datafield {tag}: {e}"))?;
+            if attribute.key.local_name().as_ref() == "code" {
+                code = Some(attribute.value);
+                break;
+            }
         }
     }
     let code = code.ok_or_else(|| format!("subfield without a code in datafield {tag}"))?;

@@ -375,6 +375,59 @@ pub fn attribute(element: &BytesStart<'_>, name: &str) -> Result<Option<String>,
     Ok(None)
 }
 
+/// The values of the attributes `names` of a start tag whose attributes are all written the
+/// plain way: ` name="value"`, separated by XML whitespace, names of ASCII letters and digits
+/// (no prefix), each at most once, values without `&`, `<` or `"`. For any other tag it returns
+/// `None` and the caller reads the attributes with quick-xml's parser, which gives the same
+/// values for plain tags. Catalogue files write every field and subfield the plain way, and
+/// this scan costs a fraction of the general parser's (2 of an import's instructions in 100).
+pub fn plain_attributes<'a, const N: usize>(
+    start: &'a BytesStart<'_>,
+    names: [&str; N],
+) -> Option<[Option<&'a str>; N]> {
+    let raw = start.attributes_raw();
+    let bytes = raw.as_bytes();
+    let is_space = |at: usize| matches!(bytes.get(at), Some(b' ' | b'\t' | b'\r' | b'\n'));
+    let mut values = [None; N];
+    // Names met so far, to leave repeated attributes to the general parser; more than a few
+    // attributes is not a plain catalogue tag either.
+    let mut seen = [""; 8];
+    let mut count = 0;
+    let mut at = 0;
+    loop {
+        let spaces_from = at;
+        while is_space(at) {
+            at += 1;
+        }
+        if at == bytes.len() {
+            return Some(values);
+        }
+        let name_from = at;
+        while bytes.get(at).is_some_and(u8::is_ascii_alphanumeric) {
+            at += 1;
+        }
+        if name_from == spaces_from || at == name_from || bytes.get(at..at + 2) != Some(b"=\"") {
+            return None;
+        }
+        let name = raw.get(name_from..at)?;
+        at += 2;
+        let value_from = at;
+        while bytes.get(at).is_some_and(|b| !matches!(b, b'"' | b'&' | b'<')) {
+            at += 1;
+        }
+        if bytes.get(at) != Some(&b'"') || seen[..count].contains(&name) || count == seen.len() {
+            return None;
+        }
+        let value = raw.get(value_from..at)?;
+        at += 1;
+        seen[count] = name;
+        count += 1;
+        if let Some(slot) = names.iter().position(|wanted| *wanted == name) {
+            values[slot] = Some(value);
+        }
+    }
+}
+
 /// The quote a start tag's name leaves open, the way quick-xml scans for the tag's end:
 /// a name read from broken XML (`su1="`) can hold one.
 pub fn unclosed_quote(name: &[u8]) -> Option<u8> {
@@ -496,6 +549,46 @@ mod tests {
         assert_eq!(text, "t&u");
         assert_eq!(line, 2);
         assert_eq!(reader.get_ref().recorded(), b"<b x=\"1\">t&amp;u</b>");
+    }
+
+    #[test]
+    fn plain_attributes_are_read_as_quick_xml_reads_them_and_others_are_left_to_it() {
+        let first_tag = |xml: &str| {
+            let mut reader = hardened_reader(xml.as_bytes());
+            let mut buf = Vec::new();
+            match next_event(&mut reader, &mut buf).expect("xml").1 {
+                Event::Start(start) | Event::Empty(start) => start.into_owned(),
+                other => panic!("not a tag: {other:?}"),
+            }
+        };
+        let names = ["tag", "ind1", "ind2"];
+        let plain = [
+            (r#"<datafield tag="245" ind1="1" ind2="0">"#, [Some("245"), Some("1"), Some("0")]),
+            ("<datafield\n  ind2=\"\"\ttag=\"100\" other=\"x>y\">", [Some("100"), None, Some("")]),
+            (r#"<datafield xmlns="http://www.loc.gov/MARC21/slim" tag="880"/>"#, [Some("880"), None, None]),
+            ("<leader>", [None, None, None]),
+        ];
+        for (xml, expected) in plain {
+            let start = first_tag(xml);
+            assert_eq!(plain_attributes(&start, names), Some(expected), "{xml}");
+            for (name, value) in names.iter().zip(expected) {
+                let general =
+                    start.attributes().with_checks(false).map_while(Result::ok).find(|a| a.key.as_ref() == *name);
+                assert_eq!(general.map(|a| a.value.into_owned()).as_deref(), value, "{xml}: {name}");
+            }
+        }
+        let not_plain = [
+            "<datafield tag='245'>",
+            r#"<datafield marc:tag="245">"#,
+            r#"<datafield tag="2&amp;5">"#,
+            r#"<datafield tag="245" tag="246">"#,
+            r#"<datafield tag = "245">"#,
+            r#"<datafield tag="245"ind1="1">"#,
+            r#"<datafield tag="245" ind1>"#,
+        ];
+        for xml in not_plain {
+            assert_eq!(plain_attributes(&first_tag(xml), names), None, "{xml}");
+        }
     }
 
     #[test]
