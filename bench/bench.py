@@ -264,6 +264,18 @@ def tantivy_documents(args, xml, size):
     return (jsonl, json.load(open(meta))), None
 
 
+def tantivy_row(measured, size, work, notes):
+    """(docs/s, table row) of a tantivy-cli peer; docs/s is None when it did not run or failed.
+    `notes` is called only for a run that succeeded."""
+    if "unavailable" in measured:
+        return None, f"| tantivy-cli | {work} | – | – | – | – | not available: {measured['unavailable']} |"
+    if measured["rc"] != 0:
+        return None, f"| tantivy-cli | {work} | – | – | – | – | not available: `tantivy index` exited {measured['rc']} |"
+    rate = size / measured["wall_s"]
+    return rate, (f"| tantivy-cli {measured.get('version', '')} | {work} | {measured['wall_s']:.2f} | {fmt_rate(rate)} | "
+                  f"{rss(measured)} | {measured.get('other_cpus', '?')} | {notes()} |")
+
+
 def fmt_rate(value):
     return "–" if value is None else f"{value:,.0f}"
 
@@ -506,28 +518,18 @@ def main():
     add("|---|---|---:|---:|---:|---:|---|")
     add(f"| acadex | import MARCXML → tantivy 0.27 (parse, map, ~20 fields, stores record JSON + original XML) | {imp_xml['wall_s']:.2f} | "
         f"{fmt_rate(rate_xml)} | {rss(imp_xml)} | {imp_xml.get('other_cpus', '?')} | |")
-    tantivy_rate = fts_rate = pymarc_rate = None
-    if "unavailable" in t:
-        add(f"| tantivy-cli | index JSON lines, 2 threads | – | – | – | – | not available: {t['unavailable']} |")
-    elif t["rc"] != 0:
-        add(f"| tantivy-cli | index JSON lines, 2 threads | – | – | – | – | not available: `tantivy index` exited {t['rc']} |")
-    else:
-        tantivy_rate = size / t["wall_s"]
-        add(f"| tantivy-cli {t.get('version', '')} | index JSON lines (5 fields, all stored), 2 threads, 128 MiB budget (acadex: 1 indexing thread, 48 MiB) | {t['wall_s']:.2f} | "
-            f"{fmt_rate(tantivy_rate)} | {rss(t)} | {t.get('other_cpus', '?')} | index {t['index_bytes'] / size:,.0f} B/doc"
-            f"{'; ' + t['note'] if t.get('note') else ''} |")
+    fts_rate = pymarc_rate = None
+    tantivy_rate, row = tantivy_row(
+        t, size, "index JSON lines (5 fields, all stored), 2 threads, 128 MiB budget (acadex: 1 indexing thread, 48 MiB)",
+        lambda: f"index {t['index_bytes'] / size:,.0f} B/doc{'; ' + t['note'] if t.get('note') else ''}")
+    add(row)
     td = peers["tantivy_docs"]
-    tantivy_docs_rate = None
-    if "unavailable" in td:
-        add(f"| tantivy-cli | index acadex's documents as JSON lines, 2 threads | – | – | – | – | not available: {td['unavailable']} |")
-    elif td["rc"] != 0:
-        add(f"| tantivy-cli | index acadex's documents as JSON lines, 2 threads | – | – | – | – | not available: `tantivy index` exited {td['rc']} |")
-    else:
-        tantivy_docs_rate = size / td["wall_s"]
-        add(f"| tantivy-cli {t.get('version', '')} | index acadex's own documents as JSON lines (acadex's schema: the same fields, "
-            f"record JSON + original stored; tantivy's `default`/`raw` analyzers), 2 threads, 128 MiB budget | {td['wall_s']:.2f} | "
-            f"{fmt_rate(tantivy_docs_rate)} | {rss(td)} | {td.get('other_cpus', '?')} | "
-            f"input {td['jsonl_bytes'] / size:,.0f} B/doc; index {td['index_bytes'] / size:,.0f} B/doc |")
+    td["version"] = t.get("version", "")
+    tantivy_docs_rate, row = tantivy_row(
+        td, size, "index acadex's own documents as JSON lines (acadex's schema: the same fields, record JSON + original "
+                  "stored; tantivy's `default`/`raw` analyzers), 2 threads, 128 MiB budget",
+        lambda: f"input {td['jsonl_bytes'] / size:,.0f} B/doc; index {td['index_bytes'] / size:,.0f} B/doc")
+    add(row)
     if "unavailable" in fts:
         add(f"| SQLite FTS5 | index JSON lines | – | – | – | – | not available: {fts['unavailable']} |")
     else:
