@@ -164,21 +164,16 @@ def cpu_model():
 
 
 def best_of(repeats, measure):
-    """Runs measure() `repeats` times, each on a machine as quiet as it gets within 90 s, and
-    keeps the fastest run (the least disturbed); the others' wall times go in `walls_s`."""
-    runs = []
-    for _ in range(max(repeats, 1)):
-        wait_for_quiet(max_wait=90)
-        runs.append(measure())
-    best = min(runs, key=lambda r: r["wall_s"])
-    best["walls_s"] = [r["wall_s"] for r in runs]
-    return best
+    """Runs measure() `repeats` times and keeps the fastest run (see interleaved)."""
+    return interleaved(repeats, {"run": measure})["run"]
 
 
 def interleaved(repeats, measures):
     """Runs each of `measures` (name -> measure()) once per round, `repeats` rounds, so that
     runs compared with each other meet the same machine conditions (a shared machine drifts by
-    ±10% over minutes); keeps each one's fastest run, as best_of does."""
+    ±10% over minutes). Each run waits (up to 90 s) for a machine as quiet as it gets; each
+    measure keeps its fastest run (the least disturbed), with all runs' wall times in
+    `walls_s`."""
     runs = {name: [] for name in measures}
     for _ in range(max(repeats, 1)):
         for name, measure in measures.items():

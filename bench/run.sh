@@ -64,7 +64,8 @@ else
 fi
 step "cargo build --release (acadex) and the bench_search example"
 (cd "$SRC" && cargo build --release --quiet && cargo build --release --quiet --example bench_search)
-TARGET_DIR="$(cd "$SRC" && cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
+target_dir() { (cd "$1" && cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])'); }
+TARGET_DIR="$(target_dir "$SRC")"
 ACADEX="$TARGET_DIR/release/acadex"
 BENCH_SEARCH="$TARGET_DIR/release/examples/bench_search"
 [ -x "$ACADEX" ] && [ -x "$BENCH_SEARCH" ] || { echo "run.sh: build products not found under $TARGET_DIR" >&2; exit 2; }
@@ -72,7 +73,7 @@ BENCH_SEARCH="$TARGET_DIR/release/examples/bench_search"
 # (older commits have no public document builder).
 step "cargo build --release --example bench_documents (this working tree)"
 cargo build --release --quiet --example bench_documents
-BENCH_DOCUMENTS="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')/release/examples/bench_documents"
+BENCH_DOCUMENTS="$(target_dir "$ROOT")/release/examples/bench_documents"
 
 # --- peers, each in its own guarded block -----------------------------------------------------
 TANTIVY=""
