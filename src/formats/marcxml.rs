@@ -7,7 +7,6 @@
 //! its partner and kept with it, so a title catalogued in pinyin with 880 hanzi is found by
 //! either script.
 
-use std::borrow::Cow;
 use std::io::BufRead;
 
 use quick_xml::events::{BytesStart, Event};
@@ -98,6 +97,9 @@ pub(crate) fn read_marc<R: BufRead>(
     reader: &mut XmlReader<R>,
     buf: &mut Vec<u8>,
 ) -> Result<Result<MarcRecord, String>, XmlFault> {
+    if let Some(marc) = read_marc_in_memory(reader, buf)? {
+        return Ok(Ok(marc));
+    }
     let mut marc = MarcRecord::default();
     let mut problem: Option<String> = None;
     loop {
@@ -144,11 +146,73 @@ pub(crate) fn read_marc<R: BufRead>(
     Ok(Ok(marc))
 }
 
+/// Reads a MARC record the fast way, straight from the input in memory that quick-xml has not
+/// read yet, when the whole record is there and written plainly (see [`xml::PlainMarkup`]):
+/// nearly every record of a catalogue export. `None` leaves the record to quick-xml, with
+/// nothing read; a record that breaks a MARC rule is always left to it, so it is reported the
+/// one way.
+fn read_marc_in_memory<R: BufRead>(
+    reader: &mut XmlReader<R>,
+    buf: &mut Vec<u8>,
+) -> Result<Option<MarcRecord>, XmlFault> {
+    let Ok(input) = reader.get_mut().fill_buf() else { return Ok(None) };
+    let Some((marc, length)) = plain_marc(input) else { return Ok(None) };
+    reader.get_mut().consume_parsed_elsewhere(length);
+    // quick-xml reads the record's end tag and checks that it closes the record.
+    match xml::next_plain_event(reader, buf)? {
+        Event::End(_) => Ok(Some(marc)),
+        other => Err(XmlFault::at(reader, format!("expected the end of a MARC <record>, found {other:?}"))),
+    }
+}
+
+/// A plainly written MARC record's content, and its length: up to its end tag.
+fn plain_marc(input: &[u8]) -> Option<(MarcRecord, usize)> {
+    let mut xml = xml::PlainMarkup::up_to_end_tag(input, "record")?;
+    let mut marc = MarcRecord::default();
+    loop {
+        let start = match xml.tag_after_whitespace()? {
+            xml::PlainTag::Start(start) => start,
+            xml::PlainTag::End(_) if marc.control.is_empty() && marc.fields.is_empty() => return None,
+            xml::PlainTag::End(_) => return xml.is_at_end().then(|| (marc, xml.last_tag_at())),
+        };
+        let name = start.name();
+        match start.local_name().as_ref() {
+            "leader" => {
+                xml::plain_attributes(&start, [])?;
+                marc.leader = xml.element_text(name.as_ref())?.into_owned();
+            }
+            "controlfield" => {
+                let [tag] = xml::plain_attributes(&start, ["tag"])?;
+                let tag = checked_tag(tag.map(str::to_string), "controlfield").ok()?;
+                marc.control.push((tag, xml.element_text(name.as_ref())?.into_owned()));
+            }
+            "datafield" => {
+                let [tag, ind1, ind2] = xml::plain_attributes(&start, ["tag", "ind1", "ind2"])?;
+                let tag = checked_tag(tag.map(str::to_string), "datafield").ok()?;
+                let mut field = DataField { tag, ind1: indicator(ind1), ind2: indicator(ind2), subfields: Vec::new() };
+                loop {
+                    match xml.tag_after_whitespace()? {
+                        xml::PlainTag::Start(subfield) if subfield.local_name().as_ref() == "subfield" => {
+                            let [code] = xml::plain_attributes(&subfield, ["code"])?;
+                            let code = checked_code(code, &field.tag).ok()?;
+                            let text = xml.element_text(subfield.name().as_ref())?;
+                            field.subfields.push((code, text.into_owned()));
+                        }
+                        xml::PlainTag::End(end) if end == name.as_ref() => break,
+                        _ => return None,
+                    }
+                }
+                marc.fields.push(field);
+            }
+            _ => return None,
+        }
+    }
+}
+
 /// The tag and indicators of a field, read in one pass over its attributes.
 fn field_attributes(start: &BytesStart<'_>, element: &str) -> Result<(String, char, char), String> {
-    let first_char = |value: Option<&str>| value.and_then(|v| v.chars().next()).unwrap_or(' ');
     let (tag, ind1, ind2) = match xml::plain_attributes(start, ["tag", "ind1", "ind2"]) {
-        Some([tag, ind1, ind2]) => (tag.map(str::to_string), first_char(ind1), first_char(ind2)),
+        Some([tag, ind1, ind2]) => (tag.map(str::to_string), indicator(ind1), indicator(ind2)),
         None => {
             let (mut tag, mut ind1, mut ind2) = (None, ' ', ' ');
             // Without the duplicate check, which is quadratic in the number of attributes.
@@ -156,17 +220,27 @@ fn field_attributes(start: &BytesStart<'_>, element: &str) -> Result<(String, ch
                 let attribute = attribute.map_err(|e| format!("bad attribute in <{element}>: {e}"))?;
                 match attribute.key.local_name().as_ref() {
                     "tag" => tag = Some(attribute.value.to_string()),
-                    "ind1" => ind1 = first_char(Some(&attribute.value)),
-                    "ind2" => ind2 = first_char(Some(&attribute.value)),
+                    "ind1" => ind1 = indicator(Some(&attribute.value)),
+                    "ind2" => ind2 = indicator(Some(&attribute.value)),
                     _ => {}
                 }
             }
             (tag, ind1, ind2)
         }
     };
+    Ok((checked_tag(tag, element)?, ind1, ind2))
+}
+
+/// An indicator: the first character of its attribute, blank if there is none.
+fn indicator(value: Option<&str>) -> char {
+    value.and_then(|v| v.chars().next()).unwrap_or(' ')
+}
+
+/// A field's tag, if it has one of three letters or digits.
+fn checked_tag(tag: Option<String>, element: &str) -> Result<String, String> {
     let tag = tag.ok_or_else(|| format!("{element} without a tag"))?;
     let valid = tag.len() == 3 && tag.bytes().all(|b| b.is_ascii_alphanumeric());
-    if valid { Ok((tag, ind1, ind2)) } else { Err(format!("{element} tag \"{tag}\" is not three letters or digits")) }
+    if valid { Ok(tag) } else { Err(format!("{element} tag \"{tag}\" is not three letters or digits")) }
 }
 
 fn read_datafield<R: BufRead>(
@@ -211,19 +285,21 @@ fn read_datafield<R: BufRead>(
 }
 
 fn subfield_code(start: &BytesStart<'_>, tag: &str) -> Result<char, String> {
-    let mut code = None;
     if let Some([plain]) = xml::plain_attributes(start, ["code"]) {
-        code = plain.map(Cow::Borrowed);
-    } else {
-        // Without the duplicate check, which is quadratic in the number of attributes.
-        for attribute in start.attributes().with_checks(false) {
-            let attribute = attribute.map_err(|e| format!("bad attribute in a subfield of datafield {tag}: {e}"))?;
-            if attribute.key.local_name().as_ref() == "code" {
-                code = Some(attribute.value);
-                break;
-            }
+        return checked_code(plain, tag);
+    }
+    // Without the duplicate check, which is quadratic in the number of attributes.
+    for attribute in start.attributes().with_checks(false) {
+        let attribute = attribute.map_err(|e| format!("bad attribute in a subfield of datafield {tag}: {e}"))?;
+        if attribute.key.local_name().as_ref() == "code" {
+            return checked_code(Some(&attribute.value), tag);
         }
     }
+    checked_code(None, tag)
+}
+
+/// A subfield's code, if it has one of one printable ASCII character.
+fn checked_code(code: Option<&str>, tag: &str) -> Result<char, String> {
     let code = code.ok_or_else(|| format!("subfield without a code in datafield {tag}"))?;
     let mut chars = code.chars();
     match (chars.next(), chars.next()) {
@@ -646,6 +722,112 @@ fn item_type(record_type: u8, level: u8, contents: &str, fields: &FieldMapper) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Everything a reader yields, in full: records with their originals, errors with their
+    /// positions and verbatim bytes.
+    fn read_all(input: impl BufRead) -> Vec<String> {
+        match crate::formats::open(input, "in.xml", None) {
+            Ok(records) => records.map(|item| format!("{item:?}")).collect(),
+            Err(error) => vec![format!("{error:?}")],
+        }
+    }
+
+    /// After the XML declaration (or the first 64 bytes of a file without one), from which the
+    /// encoding is told, the input comes a byte at a time: no record is ever whole in memory,
+    /// so every one goes through quick-xml.
+    fn read_all_through_quick_xml(input: &[u8]) -> Vec<String> {
+        let declaration = match input.starts_with(b"<?xml") {
+            true => input.windows(2).position(|w| w == b"?>").map_or(input.len(), |at| at + 2),
+            false => input.len().min(64),
+        };
+        let (head, rest) = input.split_at(declaration);
+        read_all(std::io::Read::chain(head, std::io::BufReader::with_capacity(1, rest)))
+    }
+
+    fn marc_collection(record: &str) -> String {
+        format!(
+            "<?xml version=\"1.0\"?>\n<collection xmlns=\"http://www.loc.gov/MARC21/slim\">\n\
+             <record>{record}</record>\n<record><controlfield tag=\"001\">next</controlfield></record>\n</collection>\n"
+        )
+    }
+
+    #[test]
+    fn plain_records_are_read_in_memory_exactly_as_quick_xml_reads_them() {
+        let plain = [
+            r#"<leader>00000nam a2200000 a 4500</leader><controlfield tag="001">x1</controlfield>"#,
+            "\n  <datafield tag=\"245\" ind1=\"1\" ind2=\"0\">\n    <subfield code=\"a\">Fish &amp; chips &lt;3 &quot;&apos;&gt;</subfield>\n  </datafield>",
+            r#"<datafield tag="650" ind2="7"><subfield code="a"></subfield><subfield code="2">熊猫</subfield></datafield>"#,
+            r#"<datafield tag="999"></datafield><controlfield tag="001"></controlfield>"#,
+        ];
+        let not_plain = [
+            // quick-xml reads these to the same record, or rejects them; either way it decides.
+            r#"<controlfield tag="001">a&#x41;</controlfield>"#,
+            r#"<controlfield tag="001">a&nbsp;</controlfield>"#,
+            r#"<controlfield tag="001">fish & chips</controlfield>"#,
+            "<controlfield tag=\"001\">a\r\nb</controlfield>",
+            r#"<controlfield tag="001"><![CDATA[a<b]]></controlfield>"#,
+            r#"<!-- note --><controlfield tag="001">a</controlfield>"#,
+            r#"<controlfield tag='001'>a</controlfield>"#,
+            r#"<controlfield tag="001" x="a>b">a</controlfield>"#,
+            r#"<controlfield tag="001">a</controlfield ><controlfield tag="003">b</controlfield>"#,
+            r#"<controlfield tag="001"/><controlfield tag="003">b</controlfield>"#,
+            r#"<datafield tag="245"><subfield code="a"/></datafield>"#,
+            r#"<datafield tag="245"><subfield code="a">a<i>b</i></subfield></datafield>"#,
+            r#"<datafield tag="245">text<subfield code="a">a</subfield></datafield>"#,
+            r#"<koha>x</koha><controlfield tag="001">a</controlfield>"#,
+            // Broken MARC: rejected, by the one path that reports it.
+            r#"<datafield tag="24"><subfield code="a">a</subfield></datafield>"#,
+            r#"<datafield tag="245"><subfield>a</subfield></datafield>"#,
+            r#"<datafield tag="245"><subfield code="ab">a</subfield></datafield>"#,
+            r#"<controlfield>a</controlfield>"#,
+            "<leader>a\0</leader>",
+            // Broken XML.
+            r#"<datafield tag="245"><subfield code="a">a</subfeld></datafield>"#,
+            r#"<datafield tag="245"><subfield code="a">a</subfield></record>"#,
+        ];
+        for (content, expect_plain) in plain.iter().map(|c| (c, true)).chain(not_plain.iter().map(|c| (c, false))) {
+            let with_end = format!("{content}</record>");
+            assert_eq!(plain_marc(with_end.as_bytes()).is_some(), expect_plain, "{content}");
+            let xml = marc_collection(content);
+            assert_eq!(read_all(xml.as_bytes()), read_all_through_quick_xml(xml.as_bytes()), "{content}");
+        }
+        // Cut off by the end of what is in memory: left to quick-xml, which reads on.
+        let chabon = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/valid/marcxml/marc4j_chabon.xml"),
+        )
+        .expect("fixture");
+        let content = &chabon[chabon.find("<leader").expect("leader")..];
+        let end = content.find("</record>").expect("end");
+        let (marc, length) = plain_marc(content.as_bytes()).expect("read in memory");
+        assert_eq!(length, end);
+        assert_eq!(
+            marc.fields.iter().find(|f| f.tag == "245").and_then(|f| f.first('a')),
+            Some("The amazing adventures of Kavalier and Clay :")
+        );
+        for cut in [1, end / 2, end - 1] {
+            assert!(plain_marc(&content.as_bytes()[..cut]).is_none(), "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn every_xml_fixture_reads_the_same_in_memory_and_through_quick_xml() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let mut folders = vec![root];
+        let mut files = 0;
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(&folder).expect("fixtures") {
+                let path = entry.expect("entry").path();
+                if path.is_dir() {
+                    folders.push(path);
+                } else if path.extension().is_some_and(|e| e == "xml") {
+                    let bytes = std::fs::read(&path).expect("fixture");
+                    assert_eq!(read_all(bytes.as_slice()), read_all_through_quick_xml(&bytes), "{}", path.display());
+                    files += 1;
+                }
+            }
+        }
+        assert!(files > 30, "only {files} fixtures");
+    }
 
     fn field(tag: &str, ind1: char, subfields: &[(char, &str)]) -> DataField {
         DataField {

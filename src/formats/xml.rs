@@ -7,6 +7,7 @@
 //! verbatim bytes of the record being read (the [`Tape`]) and the line it is on, because a
 //! rejected record is written out exactly as it came and reported by line.
 
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::io::{self, BufRead, Read};
 
@@ -101,6 +102,14 @@ impl<R: BufRead> Tape<R> {
         // The next record is likely about as long: one allocation instead of a dozen growths.
         let capacity = self.bytes.len();
         std::mem::replace(&mut self.bytes, Vec::with_capacity(capacity))
+    }
+
+    /// Consumes `amount` bytes that the caller read from [`BufRead::fill_buf`] and parsed
+    /// itself, behind quick-xml's back: the tape records them as usual, and positions quick-xml
+    /// reports later are moved on by as much, so they still name the right input byte.
+    pub fn consume_parsed_elsewhere(&mut self, amount: usize) {
+        self.consume(amount);
+        self.position_skew += amount as i64;
     }
 
     /// True when more than [`MAX_RECORD_BYTES`] went by since the last restart.
@@ -426,6 +435,134 @@ pub fn plain_attributes<'a, const N: usize>(
             values[slot] = Some(value);
         }
     }
+}
+
+/// Markup read from a slice, without quick-xml, when it is written the plainest way: start
+/// tags (not empty-element tags) whose attributes [`plain_attributes`] reads, end tags written
+/// `</name>`, and text with no `\r`, no NUL and no `&` but the predefined five entity
+/// references. On anything else (comments, CDATA, character references, a tag or text cut off
+/// by the end of the slice) it gives up with `None`, and the caller reads the same bytes with
+/// quick-xml, which gives the same names and text for plain markup. Reading a catalogue
+/// record this way skips quick-xml's event buffer, namespace scopes and per-event checks, and
+/// checks the record's UTF-8 in one pass instead of one per event.
+pub struct PlainMarkup<'a> {
+    text: &'a str,
+    at: usize,
+    /// Where the last tag read starts.
+    tag_at: usize,
+}
+
+/// A tag read by [`PlainMarkup`].
+pub enum PlainTag<'a> {
+    Start(BytesStart<'a>),
+    /// An end tag, with its name.
+    End(&'a str),
+}
+
+impl<'a> PlainMarkup<'a> {
+    /// The markup in `bytes` up to the end of the first end tag named `local_name` (with or
+    /// without a prefix); `None` if `bytes` holds no such end tag or is not UTF-8 before it.
+    pub fn up_to_end_tag(bytes: &'a [u8], local_name: &str) -> Option<Self> {
+        let is_name_byte = |b: u8| !matches!(b, b'<' | b'>' | b'/' | b'"' | b'\'' | b' ' | b'\t' | b'\r' | b'\n');
+        let mut from = 0;
+        loop {
+            let at = from + memchr::memmem::find(bytes.get(from..)?, local_name.as_bytes())?;
+            let after = at + local_name.len();
+            from = at + 1;
+            if bytes.get(after) != Some(&b'>') {
+                continue;
+            }
+            let mut name_at = at;
+            if at > 0 && bytes[at - 1] == b':' {
+                name_at -= 1;
+                while name_at > 0 && is_name_byte(bytes[name_at - 1]) {
+                    name_at -= 1;
+                }
+            }
+            if name_at >= 2 && &bytes[name_at - 2..name_at] == b"</" {
+                let text = std::str::from_utf8(&bytes[..=after]).ok()?;
+                return Some(PlainMarkup { text, at: 0, tag_at: 0 });
+            }
+        }
+    }
+
+    /// Where the last tag read starts: what lies before it has been read.
+    pub fn last_tag_at(&self) -> usize {
+        self.tag_at
+    }
+
+    /// True when everything has been read.
+    pub fn is_at_end(&self) -> bool {
+        self.at == self.text.len()
+    }
+
+    /// Steps over XML whitespace and then reads a tag; `None` if anything else comes first.
+    pub fn tag_after_whitespace(&mut self) -> Option<PlainTag<'a>> {
+        let bytes = self.text.as_bytes();
+        while bytes.get(self.at).is_some_and(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n')) {
+            self.at += 1;
+        }
+        self.tag()
+    }
+
+    /// Reads the tag that starts here.
+    fn tag(&mut self) -> Option<PlainTag<'a>> {
+        let rest = self.text.get(self.at..)?;
+        if !rest.starts_with('<') {
+            return None;
+        }
+        self.tag_at = self.at;
+        let close = memchr::memchr(b'>', rest.as_bytes())?;
+        let content = &rest[1..close];
+        self.at += close + 1;
+        if let Some(name) = content.strip_prefix('/') {
+            return Some(PlainTag::End(name));
+        }
+        if content.starts_with(['!', '?']) || content.ends_with('/') {
+            return None;
+        }
+        let name_len = content.bytes().position(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'));
+        Some(PlainTag::Start(BytesStart::from_content(content, name_len.unwrap_or(content.len()))))
+    }
+
+    /// Reads the text of the element `name` just opened, and its end tag; `None` if the element
+    /// holds anything but plain text.
+    pub fn element_text(&mut self, name: &str) -> Option<Cow<'a, str>> {
+        let rest = self.text.get(self.at..)?;
+        let raw = &rest[..memchr::memchr(b'<', rest.as_bytes())?];
+        let text = match memchr::memchr3(b'&', b'\r', b'\0', raw.as_bytes()) {
+            None => Cow::Borrowed(raw),
+            Some(_) if memchr::memchr2(b'\r', b'\0', raw.as_bytes()).is_some() => return None,
+            Some(_) => Cow::Owned(unescape_predefined(raw)?),
+        };
+        self.at += raw.len();
+        match self.tag()? {
+            PlainTag::End(end_name) if end_name == name => Some(text),
+            _ => None,
+        }
+    }
+}
+
+/// Text with its predefined entity references replaced; `None` if it holds any other `&`.
+fn unescape_predefined(raw: &str) -> Option<String> {
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        rest = &rest[amp + 1..];
+        let semicolon = rest.find(';')?;
+        out.push(match &rest[..semicolon] {
+            "lt" => '<',
+            "gt" => '>',
+            "amp" => '&',
+            "apos" => '\'',
+            "quot" => '"',
+            _ => return None,
+        });
+        rest = &rest[semicolon + 1..];
+    }
+    out.push_str(rest);
+    Some(out)
 }
 
 /// The quote a start tag's name leaves open, the way quick-xml scans for the tag's end:
