@@ -61,9 +61,15 @@ pub fn record_count(index: &Path) -> u64 {
 
 /// How many segments the index's last commit holds, from tantivy's `meta.json`.
 pub fn segment_count(index: &Path) -> usize {
+    segment_ids(index).len()
+}
+
+/// The ids of the index's committed segments.
+pub fn segment_ids(index: &Path) -> std::collections::BTreeSet<String> {
     let meta: Value =
         serde_json::from_slice(&std::fs::read(index.join("meta.json")).expect("meta.json")).expect("json");
-    meta["segments"].as_array().expect("segments").len()
+    let segments = meta["segments"].as_array().expect("segments");
+    segments.iter().map(|segment| segment["segment_id"].as_str().expect("segment_id").to_string()).collect()
 }
 
 /// Ids of every record in the index.
