@@ -888,26 +888,24 @@ fn find_element_start(bytes: &[u8], from: usize) -> Found {
     Found::NotBefore(bytes.len().max(from))
 }
 
-/// Finds `<name` (or `</name`) followed by a byte that ends a tag name.
+/// Finds `<name` (or `</name`) followed by a byte that ends a tag name. memmem's vectorised
+/// search passes over the other tags (a record has about a hundred) without stopping at each.
 fn find_tag(bytes: &[u8], from: usize, tag: &[u8]) -> Found {
-    let mut at = from;
-    while let Some(offset) = bytes.get(at..).and_then(|rest| memchr::memchr(b'<', rest)) {
-        at += offset;
+    let Some(rest) = bytes.get(from..) else { return Found::NotBefore(from) };
+    for offset in memchr::memmem::find_iter(rest, tag) {
+        let at = from + offset;
         match bytes.get(at + tag.len()) {
             None => return Found::NotBefore(at),
-            Some(next)
-                // The second byte first: most `<` start another element, and are passed over
-                // without a call to memcmp.
-                if bytes.get(at + 1) == tag.get(1)
-                    && bytes[at..].starts_with(tag)
-                    && matches!(next, b' ' | b'\t' | b'\r' | b'\n' | b'>' | b'/') =>
-            {
-                return Found::At(at);
-            }
-            Some(_) => at += 1,
+            Some(b' ' | b'\t' | b'\r' | b'\n' | b'>' | b'/') => return Found::At(at),
+            Some(_) => {}
         }
     }
-    Found::NotBefore(bytes.len().max(from))
+    // The tag may yet start in the last bytes, cut off where they end.
+    let tail = bytes.len().saturating_sub(tag.len()).max(from);
+    match bytes.get(tail..).and_then(|tail_bytes| memchr::memchr(b'<', tail_bytes)) {
+        Some(offset) => Found::NotBefore(tail + offset),
+        None => Found::NotBefore(bytes.len().max(from)),
+    }
 }
 
 #[cfg(test)]

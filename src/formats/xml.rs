@@ -395,6 +395,9 @@ pub fn plain_attributes<'a, const N: usize>(
     names: [&str; N],
 ) -> Option<[Option<&'a str>; N]> {
     let raw = start.attributes_raw();
+    if let Some(values) = attributes_in_order(raw, names) {
+        return Some(values);
+    }
     let bytes = raw.as_bytes();
     let is_space = |at: usize| matches!(bytes.get(at), Some(b' ' | b'\t' | b'\r' | b'\n'));
     let mut values = [None; N];
@@ -563,6 +566,24 @@ fn unescape_predefined(raw: &str) -> Option<String> {
     }
     out.push_str(rest);
     Some(out)
+}
+
+/// The values of `names` when the attributes are exactly ` name="value"` for each of them, in
+/// that order, one space apart: how catalogue software writes a field (`tag="245" ind1="1"
+/// ind2="0"`) and a subfield (`code="a"`). Checking that layout costs a third of the general
+/// scan in [`plain_attributes`], which handles every other plain tag.
+fn attributes_in_order<'a, const N: usize>(raw: &'a str, names: [&str; N]) -> Option<[Option<&'a str>; N]> {
+    let mut values = [None; N];
+    let mut rest = raw;
+    for (slot, name) in values.iter_mut().zip(names) {
+        let value_and_rest = rest.strip_prefix(' ')?.strip_prefix(name)?.strip_prefix("=\"")?;
+        // Values are a few bytes long: a plain loop beats memchr's set-up.
+        let end = value_and_rest.bytes().position(|b| matches!(b, b'"' | b'&' | b'<'))?;
+        let (value, after) = value_and_rest.split_at(end);
+        *slot = Some(value);
+        rest = after.strip_prefix('"')?;
+    }
+    rest.is_empty().then_some(values)
 }
 
 /// The quote a start tag's name leaves open, the way quick-xml scans for the tag's end:
