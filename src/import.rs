@@ -146,8 +146,8 @@ fn interrupted_import(writer: &Writer, fingerprints: &Option<Vec<Fingerprint>>) 
 /// index then holds everything reported committed before it).
 ///
 /// Reading runs on a thread of its own while this one builds documents and hands them to
-/// tantivy's indexing thread: parsing and indexing each take about a core, and overlapping
-/// them leaves the import bound by their CPU time together rather than by either thread.
+/// tantivy's indexing threads: overlapping them leaves the import bound by their CPU time
+/// together rather than by any one thread.
 pub fn run(plan: &ImportPlan, writer: &mut Writer, observer: &mut dyn Observer) -> Result<ImportReport, IndexError> {
     let fingerprints: Option<Vec<Fingerprint>> = plan.inputs.iter().map(Fingerprint::of).collect();
     let resume_state = if plan.resume { interrupted_import(writer, &fingerprints) } else { None };

@@ -189,7 +189,8 @@ fn plain_marc(input: &[u8]) -> Option<(MarcRecord, usize)> {
             "datafield" => {
                 let [tag, ind1, ind2] = xml::plain_attributes(&start, ["tag", "ind1", "ind2"])?;
                 let tag = checked_tag(tag.map(str::to_string), "datafield").ok()?;
-                let mut field = DataField { tag, ind1: indicator(ind1), ind2: indicator(ind2), subfields: Vec::new() };
+                let subfields = Vec::with_capacity(4);
+                let mut field = DataField { tag, ind1: indicator(ind1), ind2: indicator(ind2), subfields };
                 loop {
                     match xml.tag_after_whitespace()? {
                         xml::PlainTag::Start(subfield) if subfield.local_name().as_ref() == "subfield" => {
@@ -317,7 +318,7 @@ pub(crate) fn to_record(marc: &MarcRecord, source: crate::model::Source) -> Reco
 
     if let Some(number) = control("001").filter(|n| !n.is_empty()) {
         let value = match control("003").filter(|a| !a.is_empty()) {
-            Some(agency) => format!("({agency}){number}"),
+            Some(agency) => ["(", agency, ")", number].concat(),
             None => number.to_string(),
         };
         record.add_identifier(IdScheme::ControlNumber, value);
@@ -344,7 +345,7 @@ pub(crate) fn to_record(marc: &MarcRecord, source: crate::model::Source) -> Reco
         mapper.map(field, None);
         if let Some((tag, occurrence, _)) = field.linkage().filter(|(tag, occ, _)| tag == "880" && occ != "00") {
             let contributor = (mapper.record.contributors.len() > contributors_before).then_some(contributors_before);
-            mapper.links.push((format!("{}-{occurrence}", field.tag), contributor));
+            mapper.links.push(([field.tag.as_str(), "-", &occurrence].concat(), contributor));
             let _ = tag;
         }
     }
@@ -352,7 +353,7 @@ pub(crate) fn to_record(marc: &MarcRecord, source: crate::model::Source) -> Reco
         if let Some((partner, occurrence, script)) = field.linkage() {
             let mut partner_field = field.clone();
             partner_field.tag = partner;
-            let key = format!("{}-{occurrence}", partner_field.tag);
+            let key = [partner_field.tag.as_str(), "-", &occurrence].concat();
             let linked = mapper.links.iter().find(|(k, _)| *k == key).and_then(|(_, c)| *c);
             mapper.map(&partner_field, Some(AltScript { script, contributor: linked }));
         }
@@ -606,7 +607,7 @@ fn set_or_parallel(slot: &mut Option<String>, value: Option<String>) {
 fn title_of(field: &DataField) -> Option<String> {
     let main = field.joined("a")?;
     match field.joined("bnp") {
-        Some(rest) => Some(format!("{main}: {rest}")),
+        Some(rest) => Some([main.as_str(), ": ", &rest].concat()),
         None => Some(main),
     }
 }

@@ -425,7 +425,7 @@ impl<R: BufRead> XmlRecords<R> {
                 None => seen.push((key, value)),
             }
         }
-        seen.iter().map(|(k, v)| format!(" {k}=\"{v}\"")).collect()
+        seen.iter().flat_map(|(k, v)| [" ", k, "=\"", v, "\""]).collect()
     }
 
     fn error(&self, record: Option<u64>, line: u64, byte: u64, reason: String) -> RecordError {

@@ -31,9 +31,9 @@ pub fn identity_keys(record: &Record) -> Vec<String> {
     for (scheme, prefix) in IDENTITY_SCHEMES {
         if let Some(value) = record.identifier(scheme) {
             let key = match scheme {
-                IdScheme::Doi => format!("{prefix}{}", normalise_doi(value)),
+                IdScheme::Doi => [prefix, &normalise_doi(value)].concat(),
                 IdScheme::Oai => oai_key(value),
-                _ => format!("{prefix}{value}"),
+                _ => [prefix, value].concat(),
             };
             if !keys.contains(&key) {
                 keys.push(key);
@@ -46,7 +46,7 @@ pub fn identity_keys(record: &Record) -> Vec<String> {
 /// The identity key of an OAI identifier (OAI identifiers already start with `oai:`).
 pub fn oai_key(identifier: &str) -> String {
     let identifier = identifier.trim();
-    if identifier.starts_with("oai:") { identifier.to_string() } else { format!("oai:{identifier}") }
+    if identifier.starts_with("oai:") { identifier.to_string() } else { ["oai:", identifier].concat() }
 }
 
 /// DOIs are case-insensitive and often written as resolver URLs; `10.1000/ABC`,

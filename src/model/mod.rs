@@ -272,7 +272,7 @@ impl Contributor {
     /// The name as people read it in a list: `Family, Given`, or the literal name.
     pub fn display_name(&self) -> String {
         match (&self.family, &self.given, &self.literal) {
-            (Some(family), Some(given), _) => format!("{family}, {given}"),
+            (Some(family), Some(given), _) => [family.as_str(), ", ", given].concat(),
             (Some(family), None, _) => family.clone(),
             (None, Some(given), _) => given.clone(),
             (None, None, Some(literal)) => literal.clone(),
