@@ -532,17 +532,31 @@ impl<'a> PlainMarkup<'a> {
     /// holds anything but plain text.
     pub fn element_text(&mut self, name: &str) -> Option<Cow<'a, str>> {
         let rest = self.text.get(self.at..)?;
-        let raw = &rest[..memchr::memchr(b'<', rest.as_bytes())?];
-        let text = match memchr::memchr3(b'&', b'\r', b'\0', raw.as_bytes()) {
-            None => Cow::Borrowed(raw),
-            Some(_) if memchr::memchr2(b'\r', b'\0', raw.as_bytes()).is_some() => return None,
-            Some(_) => Cow::Owned(unescape_predefined(raw)?),
+        // One pass to the end of the text, noting what needs a closer look: values are short,
+        // so a byte loop beats three memchr calls.
+        let mut special = false;
+        let end = rest.bytes().position(|b| {
+            special |= matches!(b, b'&' | b'\r' | b'\0');
+            b == b'<'
+        })?;
+        let raw = &rest[..end];
+        let text = match special {
+            false => Cow::Borrowed(raw),
+            true if raw.contains(['\r', '\0']) => return None,
+            true => Cow::Owned(unescape_predefined(raw)?),
         };
-        self.at += raw.len();
-        match self.tag()? {
-            PlainTag::End(end_name) if end_name == name => Some(text),
-            _ => None,
+        // The end tag, `</name>`, follows the text.
+        let after_text = &rest.as_bytes()[end..];
+        let end_tag_length = name.len() + 3;
+        let closes = after_text.get(..end_tag_length).is_some_and(|tag| {
+            tag.starts_with(b"</") && &tag[2..end_tag_length - 1] == name.as_bytes() && tag[end_tag_length - 1] == b'>'
+        });
+        if !closes {
+            return None;
         }
+        self.tag_at = self.at + end;
+        self.at += end + end_tag_length;
+        Some(text)
     }
 }
 
