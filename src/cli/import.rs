@@ -60,7 +60,7 @@ pub struct ImportArgs {
     threads: usize,
 
     /// Memory for records being indexed, in MB, all threads together: more means fewer, larger
-    /// segments; the import's peak is about twice this (180 MB at the default, 1M records).
+    /// segments; the import's peak is about twice this (about 180 MB at the default, 1M records).
     #[arg(long, default_value_t = DEFAULT_MEMORY_MB, value_name = "MB")]
     memory: usize,
 

@@ -584,7 +584,7 @@ fn unescape_predefined(raw: &str) -> Option<String> {
 
 /// The values of `names` when the attributes are exactly ` name="value"` for each of them, in
 /// that order, one space apart: how catalogue software writes a field (`tag="245" ind1="1"
-/// ind2="0"`) and a subfield (`code="a"`). Checking that layout costs a third of the general
+/// ind2="0"`) and a subfield (`code="a"`). Checking that one layout costs less than the general
 /// scan in [`plain_attributes`], which handles every other plain tag.
 fn attributes_in_order<'a, const N: usize>(raw: &'a str, names: [&str; N]) -> Option<[Option<&'a str>; N]> {
     let mut values = [None; N];
