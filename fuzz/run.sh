@@ -6,12 +6,13 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 minutes=${1:-5}
-mkdir -p corpus/xml_records corpus/resume corpus/encoding
+mkdir -p corpus/xml_records corpus/plain_reading corpus/resume corpus/encoding
 # Seed the XML target with the real fixtures.
 find ../fixtures -name "*.xml" -size -200k -exec cp {} corpus/xml_records/ \;
 find ../fixtures -name "*.xml" -size -200k -exec cp {} corpus/resume/ \;
+find ../fixtures -name "*.xml" -size -200k -exec cp {} corpus/plain_reading/ \;
 find ../fixtures/encodings -name "*.xml" -exec cp {} corpus/encoding/ \;
-for target in xml_records resume encoding text_analysis query; do
+for target in xml_records plain_reading resume encoding text_analysis query; do
   echo "== $target: $minutes min"
   # tantivy 0.27's phrase scorer has a debug assertion that queries like `b -L-u-j` trip
   # (release builds answer correctly; tests/search.rs pins the answer): fuzz the query
