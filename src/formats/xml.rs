@@ -467,11 +467,8 @@ impl<'a> PlainMarkup<'a> {
     /// without a prefix); `None` if `bytes` holds no such end tag or is not UTF-8 before it.
     pub fn up_to_end_tag(bytes: &'a [u8], local_name: &str) -> Option<Self> {
         let is_name_byte = |b: u8| !matches!(b, b'<' | b'>' | b'/' | b'"' | b'\'' | b' ' | b'\t' | b'\r' | b'\n');
-        let mut from = 0;
-        loop {
-            let at = from + memchr::memmem::find(bytes.get(from..)?, local_name.as_bytes())?;
+        for at in memchr::memmem::find_iter(bytes, local_name.as_bytes()) {
             let after = at + local_name.len();
-            from = at + 1;
             if bytes.get(after) != Some(&b'>') {
                 continue;
             }
@@ -487,6 +484,7 @@ impl<'a> PlainMarkup<'a> {
                 return Some(PlainMarkup { text, at: 0, tag_at: 0 });
             }
         }
+        None
     }
 
     /// Where the last tag read starts: what lies before it has been read.
