@@ -336,6 +336,12 @@ def main():
         jsonl_docs, meta_docs = documents
         measures["tantivy_docs"] = lambda: peer_tantivy(args.tantivy, jsonl_docs, os.path.join(WORK, f"tantivy-docs-{size}"), results,
                                                         runs, meta=meta_docs, name="tantivy-docs")
+        # The same, with the one engine setting acadex changes: stored documents compressed on
+        # the indexing threads instead of a thread per segment (see src/index/writer.rs).
+        meta_same = json.loads(json.dumps(meta_docs))
+        meta_same["index_settings"]["docstore_compress_dedicated_thread"] = False
+        measures["tantivy_docs_same"] = lambda: peer_tantivy(args.tantivy, jsonl_docs, os.path.join(WORK, f"tantivy-same-{size}"),
+                                                             results, runs, meta=meta_same, name="tantivy-same")
     log(f"acadex import of {size:,} records (.xml, .gz){' and tantivy-cli on acadex documents' if documents else ''}, "
         f"interleaved, best of {repeat}")
     measured = interleaved(repeat, measures)
@@ -345,6 +351,7 @@ def main():
         measured["tantivy_docs"]["jsonl_bytes"] = os.path.getsize(documents[0])
         shutil.rmtree(os.path.dirname(documents[0]), ignore_errors=True)
         shutil.rmtree(os.path.join(WORK, f"tantivy-docs-{size}"), ignore_errors=True)
+        shutil.rmtree(os.path.join(WORK, f"tantivy-same-{size}"), ignore_errors=True)
 
     wait_for_quiet(max_wait=90)
     log("in-process query latency (examples/bench_search)")
@@ -372,6 +379,7 @@ def main():
     else:
         peers["tantivy"] = {"unavailable": status or "not built"}
     peers["tantivy_docs"] = measured.get("tantivy_docs", documents_unavailable)
+    peers["tantivy_docs_same"] = measured.get("tantivy_docs_same", documents_unavailable)
     log("peer: SQLite FTS5")
     fts_out = os.path.join(results, "fts5.stdout.json")
 
@@ -529,6 +537,12 @@ def main():
                   "stored; tantivy's `default`/`raw` analyzers), 2 threads, 128 MiB budget",
         lambda: f"input {td['jsonl_bytes'] / size:,.0f} B/doc; index {td['index_bytes'] / size:,.0f} B/doc")
     add(row)
+    ts = peers["tantivy_docs_same"]
+    ts["version"] = t.get("version", "")
+    tantivy_same_rate, row = tantivy_row(
+        ts, size, "the same, with acadex's store setting: stored documents compressed on the indexing threads "
+                  "(`docstore_compress_dedicated_thread: false`)", lambda: "")
+    add(row)
     if "unavailable" in fts:
         add(f"| SQLite FTS5 | index JSON lines | – | – | – | – | not available: {fts['unavailable']} |")
     else:
@@ -560,6 +574,8 @@ def main():
         cpu_ratio = (td["user_s"] + td["sys_s"]) / (imp_xml["user_s"] + imp_xml["sys_s"])
     add(f"| tantivy-cli CPU seconds / acadex CPU seconds, same runs (work per record; 1.00 = as little as the engine alone) | "
         f"{fmt(cpu_ratio, 2)} | |")
+    add(f"| acadex import rate / tantivy-cli rate on acadex's documents with acadex's store setting | "
+        f"{fmt(ratio(rate_xml, tantivy_same_rate), 2)} | |")
     add(f"| acadex import rate / tantivy-cli rate on 5 fields (a lighter job) | {fmt(ratio(rate_xml, tantivy_rate), 2)} | |")
     add(f"| acadex import rate / SQLite FTS5 rate | {fmt(ratio(rate_xml, fts_rate), 2)} | |")
     add(f"| acadex import rate / pymarc parse rate | {fmt(ratio(rate_xml, pymarc_rate), 2)} | |")
