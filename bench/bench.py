@@ -436,7 +436,7 @@ def main():
         f"{manifest['chinese_880_share']:.0%} with 880 hanzi titles, {manifest['meeting_share']:.0%} meetings; "
         f"seed {manifest['seed']}, sha256 {manifest['sha256'][:12]}…")
     add("")
-    add(f"### Import (acadex import, defaults: a reading thread, a document-building thread and 2 tantivy indexing threads; warm page cache; best of {repeat})")
+    add(f"### Import (acadex import, defaults: a thread reading records and building documents, and 2 tantivy indexing threads; warm page cache; best of {repeat})")
     add("")
     add("acadex's two imports and tantivy-cli on acadex's documents (the peer of the import target, below) run "
         "interleaved, one of each per round, so that their ratio compares runs made under the same machine conditions.")

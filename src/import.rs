@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::formats::input::Input;
 use crate::formats::{self, Checkpoint, Format, Item, RecordError};
-use crate::index::{IndexError, Writer};
+use crate::index::{Fields, IndexError, PreparedRecord, Writer};
 
 /// What to import, and how.
 #[derive(Debug, Clone)]
@@ -145,9 +145,10 @@ fn interrupted_import(writer: &Writer, fingerprints: &Option<Vec<Fingerprint>>) 
 /// Runs the import into `writer`. Returns the report, or the index error that stopped it (the
 /// index then holds everything reported committed before it).
 ///
-/// Reading runs on a thread of its own while this one builds documents and hands them to
-/// tantivy's indexing threads: overlapping them leaves the import bound by their CPU time
-/// together rather than by any one thread.
+/// Reading, mapping and building documents run on a thread of its own while this one hands the
+/// documents to tantivy's indexing threads (and keeps the counts, the rejects and the commits):
+/// overlapping them leaves the import bound by their CPU time together rather than by any one
+/// thread.
 pub fn run(plan: &ImportPlan, writer: &mut Writer, observer: &mut dyn Observer) -> Result<ImportReport, IndexError> {
     let fingerprints: Option<Vec<Fingerprint>> = plan.inputs.iter().map(Fingerprint::of).collect();
     let resume_state = if plan.resume { interrupted_import(writer, &fingerprints) } else { None };
@@ -176,9 +177,10 @@ pub fn run(plan: &ImportPlan, writer: &mut Writer, observer: &mut dyn Observer) 
     let mut progress = Progress { fingerprints, files_done: start.file };
     std::thread::scope(|scope| {
         let (sender, batches) = std::sync::mpsc::sync_channel(BATCHES_IN_FLIGHT);
+        let fields = writer.fields();
         std::thread::Builder::new()
             .name("acadex-reader".into())
-            .spawn_scoped(scope, move || read_inputs(plan, start, &sender))
+            .spawn_scoped(scope, move || read_inputs(plan, &fields, start, &sender))
             .map_err(|source| IndexError::Io { context: "cannot start the reading thread".into(), source })?;
         // Returning early drops `batches`, which stops the reader at its next send.
         for message in batches {
@@ -213,19 +215,19 @@ pub fn run(plan: &ImportPlan, writer: &mut Writer, observer: &mut dyn Observer) 
 
 /// Indexes, deletes or rejects one item read, and counts it.
 fn apply(
-    item: Result<Item, RecordError>,
+    item: Result<Ready, RecordError>,
     writer: &mut Writer,
     report: &mut ImportReport,
     rejects: &mut Rejects,
     observer: &mut dyn Observer,
 ) -> Result<(), IndexError> {
     match item {
-        Ok(Item::Record(imported)) => {
-            writer.upsert(&imported)?;
+        Ok(Ready::Record(prepared)) => {
+            writer.upsert_prepared(prepared)?;
             report.indexed += 1;
             report.read += 1;
         }
-        Ok(Item::Delete { key }) => {
+        Ok(Ready::Delete { key }) => {
             writer.delete(&key);
             report.deleted += 1;
             report.read += 1;
@@ -263,13 +265,31 @@ enum FromReader {
     FileFailed(RecordError),
     /// Records read in order, and, when a commit is due after the last of them, where the
     /// reader is then: the checkpoint that commit stores.
-    Batch { items: Vec<Result<Item, RecordError>>, commit: Option<Checkpoint> },
+    Batch { items: Vec<Result<Ready, RecordError>>, commit: Option<Checkpoint> },
+}
+
+/// An item read, its record already made into a document on the reading thread: building it
+/// there reads the record's bytes while that core still caches them, and the record's many
+/// small allocations are freed by the thread that made them (a free from another thread costs
+/// mimalloc more).
+enum Ready {
+    Record(PreparedRecord),
+    Delete { key: String },
+}
+
+impl Ready {
+    fn of(item: Item, fields: &Fields) -> Ready {
+        match item {
+            Item::Record(imported) => Ready::Record(PreparedRecord::new(fields, &imported)),
+            Item::Delete { key } => Ready::Delete { key },
+        }
+    }
 }
 
 /// The reading thread: every input from `start` on, in batches, deciding when a commit is due
 /// (every `commit_every` records or `commit_interval`, whichever comes first). Returns when the
 /// inputs are read or the indexing side has stopped listening.
-fn read_inputs(plan: &ImportPlan, start: Start, out: &SyncSender<FromReader>) {
+fn read_inputs(plan: &ImportPlan, fields: &Fields, start: Start, out: &SyncSender<FromReader>) {
     let mut clock = CommitClock { pending: 0, last: Instant::now() };
     let mut position = start.position;
     for (number, input) in plan.inputs.iter().enumerate().skip(start.file) {
@@ -280,7 +300,7 @@ fn read_inputs(plan: &ImportPlan, start: Start, out: &SyncSender<FromReader>) {
         // A bug in a reader must not take the batch down: a panic ends this file, reported
         // like any other error, and the import goes on with the next file.
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            read_input(plan, input, &label, position.take(), &mut clock, out)
+            read_input(plan, fields, input, &label, position.take(), &mut clock, out)
         }));
         let stopped = match outcome {
             Ok(stopped) => stopped,
@@ -308,6 +328,7 @@ fn read_inputs(plan: &ImportPlan, start: Start, out: &SyncSender<FromReader>) {
 /// no commit: the reader's position is not to be trusted after it.
 fn read_input(
     plan: &ImportPlan,
+    fields: &Fields,
     input: &Input,
     label: &str,
     position: Option<Checkpoint>,
@@ -333,7 +354,9 @@ fn read_input(
         out.send(FromReader::Batch { items: batch, commit }).is_err()
     };
     loop {
-        let next = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| records.next()));
+        let next = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            records.next().map(|item| item.map(|item| Ready::of(item, fields)))
+        }));
         match next {
             Ok(Some(item)) => items.push(item),
             Ok(None) => return !items.is_empty() && flush(&mut items, None),

@@ -54,8 +54,8 @@ pub struct ImportArgs {
     #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
     wait_lock: Option<Duration>,
 
-    /// tantivy indexing threads, beside the thread that reads the input and the one that builds
-    /// documents. On 2 cores two keep both busy; more only add segments to merge.
+    /// tantivy indexing threads, beside the thread that reads the input and builds documents.
+    /// On 2 cores two keep both busy; more only add segments to merge.
     #[arg(long, default_value_t = DEFAULT_THREADS, value_name = "N")]
     threads: usize,
 

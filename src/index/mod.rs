@@ -26,7 +26,7 @@ pub use query::{
     StoredRecord,
 };
 pub use schema::{FACETS, Fields, SCHEMA_VERSION};
-pub use writer::{DEFAULT_MEMORY_MB, DEFAULT_THREADS, Writer, WriterOptions};
+pub use writer::{DEFAULT_MEMORY_MB, DEFAULT_THREADS, PreparedRecord, Writer, WriterOptions};
 
 /// The file, beside tantivy's, that records which acadex schema built the index.
 const MANIFEST: &str = "acadex.json";

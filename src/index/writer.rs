@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 use tantivy::directory::error::LockError;
 use tantivy::index::SegmentId;
 use tantivy::indexer::{LogMergePolicy, MergeCandidate, MergePolicy};
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, SegmentMeta, TantivyError, Term};
+use tantivy::{
+    Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, SegmentMeta, TantivyDocument, TantivyError, Term,
+};
 
 use super::{Fields, IndexError, WRITER_LOCK, document, lock_error, open_or_create, tantivy_error};
 use crate::formats::Imported;
@@ -64,8 +66,8 @@ impl MergePolicy for ImportMergePolicy {
 /// How the writer uses the machine.
 #[derive(Debug, Clone, Copy)]
 pub struct WriterOptions {
-    /// tantivy indexing threads. The import reads on a thread of its own and builds documents on
-    /// the caller's; see [`DEFAULT_THREADS`].
+    /// tantivy indexing threads. The import reads records and builds their documents on a
+    /// thread of its own; see [`DEFAULT_THREADS`].
     pub threads: usize,
     /// Memory for tantivy's in-memory segments, all threads together.
     pub memory_bytes: usize,
@@ -144,15 +146,24 @@ impl Writer {
         Ok(Writer { dir: dir.to_path_buf(), writer, fields, known, finishing })
     }
 
+    /// The index's fields, for building documents apart from the writer ([`PreparedRecord`]).
+    pub fn fields(&self) -> Fields {
+        self.fields
+    }
+
     /// Adds a record, replacing any record with the same id (committed or in this batch).
     pub fn upsert(&mut self, imported: &Imported) -> Result<(), IndexError> {
-        let record = &imported.record;
-        let id = Term::from_field_text(self.fields.id, &record.id.to_lowercase());
+        let prepared = PreparedRecord::new(&self.fields, imported);
+        self.upsert_prepared(prepared)
+    }
+
+    /// [`Writer::upsert`] of a record already made into its document.
+    pub fn upsert_prepared(&mut self, prepared: PreparedRecord) -> Result<(), IndexError> {
+        let PreparedRecord { id, document } = prepared;
         if self.known.may_hold(&id, &self.dir)? {
             self.writer.delete_term(id);
         }
-        let doc = document::build(&self.fields, record, &imported.original);
-        self.writer.add_document(doc).map_err(|error| match error {
+        self.writer.add_document(document).map_err(|error| match error {
             // The indexing thread died, and tantivy only says so; its cause is almost always
             // the disk (full, or not writable), which the user can act on.
             TantivyError::ErrorInThread(_) => IndexError::Io {
@@ -201,6 +212,23 @@ impl Writer {
         self.commit_with(payload.as_deref())?;
         let dir = self.dir;
         self.writer.wait_merging_threads().map_err(tantivy_error(&dir))
+    }
+}
+
+/// A record made into the document tantivy indexes, with the id term an upsert replaces.
+/// It is built apart from the writer so that an import can build it on its reading thread,
+/// next to the record's bytes, which that thread has just written and its core still caches.
+pub struct PreparedRecord {
+    id: Term,
+    document: TantivyDocument,
+}
+
+impl PreparedRecord {
+    pub fn new(fields: &Fields, imported: &Imported) -> PreparedRecord {
+        PreparedRecord {
+            id: Term::from_field_text(fields.id, &imported.record.id.to_lowercase()),
+            document: document::build(fields, &imported.record, &imported.original),
+        }
     }
 }
 
