@@ -4,7 +4,6 @@
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use flate2::read::MultiGzDecoder;
 
@@ -35,87 +34,16 @@ impl Input {
         };
         let mut reader = BufReader::with_capacity(READ_BUFFER, raw);
         let gzipped = reader.fill_buf()?.starts_with(&[0x1f, 0x8b]);
-        Ok(if gzipped { Box::new(Inflater::spawn(reader)) } else { Box::new(reader) })
-    }
-}
-
-/// Decompresses gzip on a thread of its own, so that on two cores gunzip overlaps with
-/// parsing instead of adding to it (`.gz` input then costs about what plain input does).
-/// The reader reads the decompressed chunks where they are (it is a `BufRead`, not a `Read`
-/// behind another buffer) and hands each one back when done, for the next chunk to be
-/// decompressed into: no copy, no zeroing of fresh buffers.
-struct Inflater {
-    chunks: Receiver<io::Result<Vec<u8>>>,
-    /// Chunks read to the end, back to the decompressing thread.
-    spent: SyncSender<Vec<u8>>,
-    current: Vec<u8>,
-    at: usize,
-}
-
-/// Chunks decompressed ahead of the reader.
-const CHUNKS_AHEAD: usize = 4;
-
-impl Inflater {
-    fn spawn(compressed: BufReader<Box<dyn Read + Send>>) -> Inflater {
-        let (sender, chunks) = sync_channel(CHUNKS_AHEAD);
-        // Room for every chunk in flight, so handing one back never blocks the reader.
-        let (spent, recycled) = sync_channel::<Vec<u8>>(CHUNKS_AHEAD + 2);
-        let spawned = std::thread::Builder::new().name("gunzip".into()).spawn({
-            let sender = sender.clone();
-            move || {
-                let mut decoder = MultiGzDecoder::new(compressed);
-                loop {
-                    let mut chunk = recycled.try_recv().unwrap_or_default();
-                    chunk.resize(READ_BUFFER, 0);
-                    match decoder.read(&mut chunk) {
-                        Ok(0) => break,
-                        Ok(n) => {
-                            chunk.truncate(n);
-                            if sender.send(Ok(chunk)).is_err() {
-                                break;
-                            }
-                        }
-                        Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-                        Err(error) => {
-                            let _ = sender.send(Err(error));
-                            break;
-                        }
-                    }
-                }
-            }
-        });
-        if let Err(error) = spawned {
-            let _ = sender.send(Err(error));
-        }
-        Inflater { chunks, spent, current: Vec::new(), at: 0 }
-    }
-}
-
-impl BufRead for Inflater {
-    fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        while self.at == self.current.len() {
-            match self.chunks.recv() {
-                Ok(chunk) => {
-                    let done = std::mem::replace(&mut self.current, chunk?);
-                    self.at = 0;
-                    if done.capacity() > 0 {
-                        let _ = self.spent.try_send(done);
-                    }
-                }
-                Err(_) => return Ok(&[]),
-            }
-        }
-        Ok(self.current.get(self.at..).unwrap_or_default())
-    }
-
-    fn consume(&mut self, amount: usize) {
-        self.at = (self.at + amount).min(self.current.len());
-    }
-}
-
-impl Read for Inflater {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        super::xml::read_buffered(self, out)
+        // Decompressed on the reading thread, into the buffer the records are read from. A
+        // gunzip thread of its own would overlap with reading, but on 2 cores the import's
+        // threads keep both cores busy already: it only added a wake-up per chunk and handed
+        // every decompressed byte to the other core. 100k records, 5 rounds interleaved: CPU
+        // 3.44 -> 3.28 s, wall 1.86 -> 1.75 s, against 1.65 s for the same records unzipped.
+        Ok(if gzipped {
+            Box::new(BufReader::with_capacity(READ_BUFFER, MultiGzDecoder::new(reader)))
+        } else {
+            Box::new(reader)
+        })
     }
 }
 
