@@ -228,7 +228,7 @@ fn apply(
             report.read += 1;
         }
         Ok(Ready::Delete { key }) => {
-            writer.delete(&key);
+            writer.delete(&key)?;
             report.deleted += 1;
             report.read += 1;
         }
