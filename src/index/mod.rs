@@ -337,7 +337,7 @@ impl Directory for IndexDirectory {
 /// resident memory: a merge copies each segment's stored documents in one read of the whole
 /// block area, and the final merge of a 1M-record import held 771 MB of `.store` pages (the
 /// RSS peaked at 1 GB, though the heap never passed 135 MB). Read into a buffer, a segment's
-/// stored documents leave memory with its copy: the peak came down to 323 MB.
+/// stored documents leave memory with its copy: the peak came down to 318-356 MB.
 #[derive(Debug)]
 struct StoreFile {
     file: Mutex<File>,
