@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use tantivy::directory::error::LockError;
 use tantivy::index::SegmentId;
-use tantivy::indexer::{LogMergePolicy, MergeCandidate, MergePolicy};
+use tantivy::indexer::{IndexWriterOptions, LogMergePolicy, MergeCandidate, MergePolicy};
 use tantivy::query::{ConstScorer, EmptyScorer, EnableScoring, Explanation, Query, Scorer, Weight};
 use tantivy::schema::IndexRecordOption;
 use tantivy::{
@@ -31,10 +31,11 @@ use crate::formats::Imported;
 /// the dozen segments a 1M import writes made facet counts twice as slow as two.
 ///
 /// At the end, a segment holding at least half its share of the records (the total over one
-/// per core) is settled; when more segments than cores are not, those are merged into one
-/// group per core. A bulk import's segments are merged once; the next small import leaves
-/// them alone; one interrupted while merging (which changes no record: the index stays at its
-/// last commit) is merged by the next import's end.
+/// per core, but at most [`MERGED_SEGMENT_DOCS`]) is settled; when more segments than cores
+/// are not, those are merged into groups of about equal size, one per core, or as many more
+/// as keep each under [`MERGED_SEGMENT_DOCS`]. A bulk import's segments are merged once; the
+/// next small import leaves them alone; one interrupted while merging (which changes no
+/// record: the index stays at its last commit) is merged by the next import's end.
 #[derive(Debug)]
 struct ImportMergePolicy {
     small: LogMergePolicy,
@@ -42,20 +43,30 @@ struct ImportMergePolicy {
     finishing: Arc<AtomicBool>,
 }
 
+/// The most records the final merge puts in one segment. A merge's memory grows with its
+/// output: it keeps the term dictionaries of every segment it reads mapped, and reads the
+/// new segment's field norms back whole, so two merges into 1.27M-record segments (a 5.6 GB
+/// file) peaked at 448 MB RSS where two into 500k (a 1M import) took 243-266 MB. With this
+/// cap, any import's final merges are no bigger than a 1M import's, and no more of them run
+/// at once than there are cores; a bigger index has more segments, each searched on a core.
+const MERGED_SEGMENT_DOCS: u64 = 500_000;
+
 impl MergePolicy for ImportMergePolicy {
     fn compute_merge_candidates(&self, segments: &[SegmentMeta]) -> Vec<MergeCandidate> {
         if !self.finishing.load(Ordering::SeqCst) {
             return self.small.compute_merge_candidates(segments);
         }
         let total: u64 = segments.iter().map(|s| u64::from(s.num_docs())).sum();
-        let settled = (total / (2 * self.parts as u64)).max(1);
+        let settled = (total / (2 * self.parts as u64)).clamp(1, MERGED_SEGMENT_DOCS / 2);
         let mut unsettled: Vec<&SegmentMeta> = segments.iter().filter(|s| u64::from(s.num_docs()) < settled).collect();
         if unsettled.len() <= self.parts {
             return self.small.compute_merge_candidates(segments);
         }
+        let unsettled_docs: u64 = unsettled.iter().map(|s| u64::from(s.num_docs())).sum();
+        let parts = self.parts.max(unsettled_docs.div_ceil(MERGED_SEGMENT_DOCS) as usize);
         // Largest first, each to the lightest group: groups of about equal size.
         unsettled.sort_by_key(|s| std::cmp::Reverse(s.num_docs()));
-        let mut groups: Vec<(u64, Vec<SegmentId>)> = vec![(0, Vec::new()); self.parts];
+        let mut groups: Vec<(u64, Vec<SegmentId>)> = vec![(0, Vec::new()); parts];
         for segment in unsettled {
             if let Some(lightest) = groups.iter_mut().min_by_key(|(docs, _)| *docs) {
                 lightest.0 += u64::from(segment.num_docs());
@@ -125,10 +136,18 @@ impl Writer {
         // CPU per import. The setting changes no file format; it is saved in meta.json.
         index.settings_mut().docstore_compress_dedicated_thread = false;
         let started = Instant::now();
+        let parts = std::thread::available_parallelism().map_or(1, |n| n.get());
         let writer = loop {
             let threads = options.threads.max(1);
             let memory = options.memory_bytes.max((threads * 16) << 20);
-            match index.writer_with_num_threads(threads, memory) {
+            // One merge thread per core (tantivy's default is 4): merges at an import's end
+            // run side by side, and each holds memory for as long as it runs.
+            let writer_options = IndexWriterOptions::builder()
+                .num_worker_threads(threads)
+                .memory_budget_per_thread(memory / threads)
+                .num_merge_threads(parts)
+                .build();
+            match index.writer_with_options(writer_options) {
                 Ok(writer) => break writer,
                 Err(TantivyError::LockFailure(LockError::LockBusy, _)) => {
                     let waited_enough = options.wait_lock.is_none_or(|limit| started.elapsed() >= limit);
@@ -143,7 +162,6 @@ impl Writer {
         let mut small = LogMergePolicy::default();
         small.set_max_docs_before_merge(options.small_segment_docs);
         let finishing = Arc::new(AtomicBool::new(false));
-        let parts = std::thread::available_parallelism().map_or(1, |n| n.get());
         writer.set_merge_policy(Box::new(ImportMergePolicy { small, parts, finishing: finishing.clone() }));
         let known = KnownIds::of(&index, dir)?;
         Ok(Writer { dir: dir.to_path_buf(), writer, fields, known, finishing })
@@ -342,7 +360,45 @@ impl AddedIds {
 
 #[cfg(test)]
 mod tests {
-    use super::{AddedIds, Writer, WriterOptions};
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+
+    use tantivy::index::SegmentId;
+    use tantivy::indexer::{LogMergePolicy, MergePolicy};
+
+    use super::{AddedIds, ImportMergePolicy, MERGED_SEGMENT_DOCS, Writer, WriterOptions};
+
+    /// The final merges the policy asks for, as record counts per merge.
+    fn final_merges(segment_docs: &[u32]) -> Vec<u64> {
+        let index = tantivy::Index::create_in_ram(crate::index::schema::build());
+        let segments: Vec<_> =
+            segment_docs.iter().map(|&docs| index.new_segment_meta(SegmentId::generate_random(), docs)).collect();
+        let policy = ImportMergePolicy {
+            small: LogMergePolicy::default(),
+            parts: 2,
+            finishing: Arc::new(AtomicBool::new(true)),
+        };
+        let docs = |id: &SegmentId| segments.iter().find(|s| s.id() == *id).map_or(0, |s| u64::from(s.num_docs()));
+        let mut merges: Vec<u64> =
+            policy.compute_merge_candidates(&segments).iter().map(|merge| merge.0.iter().map(docs).sum()).collect();
+        merges.sort_unstable();
+        merges
+    }
+
+    #[test]
+    fn the_final_merge_makes_one_segment_per_core_up_to_a_bounded_size() {
+        // 1M records in 20 segments: one merge per core.
+        assert_eq!(final_merges(&[50_000; 20]), vec![500_000, 500_000]);
+        // 2.5M: no merge bigger than a 1M import's, so no more memory.
+        let merges = final_merges(&[50_000; 50]);
+        assert_eq!(merges.len(), 5, "{merges:?}");
+        assert!(merges.iter().all(|&docs| docs <= MERGED_SEGMENT_DOCS), "{merges:?}");
+        assert_eq!(merges.iter().sum::<u64>(), 2_500_000);
+        // Segments already merged are settled; the new ones are merged beside them.
+        let mut after_a_bulk_import = vec![500_000; 4];
+        after_a_bulk_import.extend([40_000; 10]);
+        assert_eq!(final_merges(&after_a_bulk_import), vec![200_000, 200_000]);
+    }
 
     #[test]
     fn stored_documents_are_compressed_on_the_indexing_threads_and_the_index_says_so() {
