@@ -302,3 +302,36 @@ fn excluding_a_phrase_no_record_holds_changes_nothing() {
     assert!(plain["total"].as_u64() > Some(0));
     assert_eq!(ids(&excluding), ids(&plain));
 }
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly_with_success() {
+    let index = fixture_index();
+    let id = ids(&search(index.path(), "history", &[]).0)[0].clone();
+    let commands: [&[&str]; 9] = [
+        &["search", "history"],
+        &["search", "--json", "history"],
+        &["stats"],
+        &["stats", "--json"],
+        &["show", &id],
+        &["show", "--json", &id],
+        &["show", "--original", &id],
+        &["check"],
+        &["completions", "bash"],
+    ];
+    for args in commands {
+        // The reading end is closed before acadex starts, so its first write fails with EPIPE,
+        // as when `acadex ... | head` has read what it wanted.
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("acadex"))
+            .env_clear()
+            .arg("--index")
+            .arg(index.path())
+            .args(args)
+            .stdout(writer)
+            .output()
+            .expect("acadex runs");
+        assert_eq!(String::from_utf8_lossy(&output.stderr), "", "acadex {args:?} says nothing");
+        assert_eq!(output.status.code(), Some(0), "acadex {args:?}");
+    }
+}

@@ -1,5 +1,7 @@
 //! `acadex completions`: shell completion scripts, generated from the same clap definitions.
 
+use std::io::Write;
+
 use clap::{Args, CommandFactory};
 use clap_complete::Shell;
 
@@ -16,6 +18,10 @@ pub struct CompletionsArgs {
 
 pub fn run(args: CompletionsArgs) -> Result<u8, CliError> {
     let mut command = Cli::command();
-    clap_complete::generate(args.shell, &mut command, "acadex", &mut std::io::stdout());
+    // Generated into memory first: clap_complete panics when its writer fails, as stdout does
+    // into a closed pipe.
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut command, "acadex", &mut script);
+    std::io::stdout().lock().write_all(&script)?;
     Ok(exit::OK)
 }

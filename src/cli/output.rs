@@ -10,7 +10,8 @@ use crate::index::{Hit, SearchResults};
 /// Prints a value as pretty JSON on stdout.
 pub fn json<T: Serialize>(value: &T) -> Result<(), CliError> {
     let mut out = io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value).map_err(io::Error::other)?;
+    // Keeps an I/O error as it is, so that a closed pipe ends the command quietly.
+    serde_json::to_writer_pretty(&mut out, value).map_err(io::Error::from)?;
     writeln!(out)?;
     Ok(())
 }

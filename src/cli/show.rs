@@ -40,7 +40,7 @@ pub fn run(index: &Path, args: ShowArgs) -> Result<u8, CliError> {
         out.write_all(&stored.original.xml)?;
         writeln!(out)?;
     } else if args.json {
-        serde_json::to_writer(&mut out, &stored.record).map_err(std::io::Error::other)?;
+        serde_json::to_writer(&mut out, &stored.record).map_err(std::io::Error::from)?;
         writeln!(out)?;
     } else {
         drop(out);
