@@ -48,7 +48,8 @@ struct ImportMergePolicy {
 /// new segment's field norms back whole, so two merges into 1.27M-record segments (a 5.6 GB
 /// file) peaked at 448 MB RSS where two into 500k (a 1M import) took 243-266 MB. With this
 /// cap, any import's final merges are no bigger than a 1M import's, and no more of them run
-/// at once than there are cores; a bigger index has more segments, each searched on a core.
+/// at once than there are cores (up to 4); a bigger index has more segments, each searched on
+/// a core.
 const MERGED_SEGMENT_DOCS: u64 = 500_000;
 
 impl MergePolicy for ImportMergePolicy {
@@ -140,12 +141,12 @@ impl Writer {
         let writer = loop {
             let threads = options.threads.max(1);
             let memory = options.memory_bytes.max((threads * 16) << 20);
-            // One merge thread per core (tantivy's default is 4): merges at an import's end
-            // run side by side, and each holds memory for as long as it runs.
+            // Merges at an import's end run side by side, and each holds memory for as long as
+            // it runs: one merge thread per core, and no more than tantivy's default of 4.
             let writer_options = IndexWriterOptions::builder()
                 .num_worker_threads(threads)
                 .memory_budget_per_thread(memory / threads)
-                .num_merge_threads(parts)
+                .num_merge_threads(parts.min(4))
                 .build();
             match index.writer_with_options(writer_options) {
                 Ok(writer) => break writer,
