@@ -294,14 +294,11 @@ impl Directory for IndexDirectory {
         if !read {
             return self.files.get_file_handle(path);
         }
+        // Mapping first also answers tantivy's "does not exist" for a missing file.
         let mapped = self.files.get_file_handle(path)?;
-        match ReadFile::open(&self.root.join(path), mapped) {
-            Ok(file) => Ok(Arc::new(file)),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                Err(OpenReadError::FileDoesNotExist(path.to_path_buf()))
-            }
-            Err(error) => Err(OpenReadError::wrap_io_error(error, path.to_path_buf())),
-        }
+        let file = ReadFile::open(&self.root.join(path), mapped)
+            .map_err(|error| OpenReadError::wrap_io_error(error, path.to_path_buf()))?;
+        Ok(Arc::new(file))
     }
 
     fn delete(&self, path: &Path) -> Result<(), DeleteError> {

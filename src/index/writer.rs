@@ -138,17 +138,17 @@ impl Writer {
         index.settings_mut().docstore_compress_dedicated_thread = false;
         let started = Instant::now();
         let parts = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = options.threads.max(1);
+        let memory = options.memory_bytes.max((threads * 16) << 20);
+        // Merges at an import's end run side by side, and each holds memory for as long as it
+        // runs: one merge thread per core, and no more than tantivy's default of 4.
+        let writer_options = IndexWriterOptions::builder()
+            .num_worker_threads(threads)
+            .memory_budget_per_thread(memory / threads)
+            .num_merge_threads(parts.min(4))
+            .build();
         let writer = loop {
-            let threads = options.threads.max(1);
-            let memory = options.memory_bytes.max((threads * 16) << 20);
-            // Merges at an import's end run side by side, and each holds memory for as long as
-            // it runs: one merge thread per core, and no more than tantivy's default of 4.
-            let writer_options = IndexWriterOptions::builder()
-                .num_worker_threads(threads)
-                .memory_budget_per_thread(memory / threads)
-                .num_merge_threads(parts.min(4))
-                .build();
-            match index.writer_with_options(writer_options) {
+            match index.writer_with_options(writer_options.clone()) {
                 Ok(writer) => break writer,
                 Err(TantivyError::LockFailure(LockError::LockBusy, _)) => {
                     let waited_enough = options.wait_lock.is_none_or(|limit| started.elapsed() >= limit);
