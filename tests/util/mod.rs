@@ -17,9 +17,12 @@ pub fn fixture(path: &str) -> PathBuf {
     root().join("fixtures").join(path)
 }
 
-/// The shared corpus of real records (`../shared/corpus`).
+/// The shared corpus of real records (`../shared/corpus`). A test that needs it fails saying
+/// so, not with an import that found nothing.
 pub fn corpus(path: &str) -> PathBuf {
-    root().join("..").join("shared").join("corpus").join(path)
+    let corpus = root().join("..").join("shared").join("corpus");
+    assert!(corpus.is_dir(), "the tests read real records from {}, beside this repository", corpus.display());
+    corpus.join(path)
 }
 
 /// `acadex` with a hermetic environment and the given index.
