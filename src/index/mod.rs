@@ -4,6 +4,7 @@
 //! process writes at a time (tantivy's OS lock, released if the process dies); any number read,
 //! and they only ever see committed data.
 
+mod directory;
 mod document;
 mod facets;
 mod query;
@@ -11,19 +12,13 @@ pub mod schema;
 pub mod tokenizer;
 mod writer;
 
-use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
-use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
-use tantivy::directory::error::{DeleteError, LockError, OpenReadError, OpenWriteError};
-use tantivy::directory::{
-    Directory, DirectoryLock, FileHandle, Lock, META_LOCK, MmapDirectory, OwnedBytes, WatchCallback, WatchHandle,
-    WritePtr,
-};
-use tantivy::{HasLen, Index, IndexSettings, TantivyError};
+use tantivy::directory::error::LockError;
+use tantivy::{Index, IndexSettings, TantivyError};
+
+use directory::{FileAccess, IndexDirectory};
 
 pub use document::build as build_document;
 pub use query::{
@@ -154,7 +149,7 @@ fn open_with(dir: &Path, access: FileAccess) -> Result<(Index, Fields), IndexErr
 }
 
 /// Opens the index for writing, creating an empty one (and its folder) if there is none. The
-/// files its merges stream through are read, not mapped: see [`ReadFile`].
+/// files its merges stream through are read, not mapped: see [`directory`].
 pub fn open_or_create(dir: &Path) -> Result<(Index, Fields), IndexError> {
     if dir.join(MANIFEST).exists() {
         return open_with(dir, FileAccess::Read);
@@ -243,253 +238,4 @@ fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), IndexError> {
         std::fs::File::open(parent).and_then(|d| d.sync_all()).map_err(io_error)?;
     }
     Ok(())
-}
-
-/// tantivy's folder, with two changes to how it is read.
-///
-/// It is readable also where this process cannot write it: a read-only mount, or another
-/// user's index. tantivy's readers take its meta lock, a file it opens for writing, only so
-/// that a writer's garbage collection cannot delete segment files while they are opened.
-/// Without write access the lock is skipped: on a read-only mount there is no writer; on another
-/// user's index, that user's import could collect files under a search, which then fails (and
-/// can be run again) but changes nothing.
-///
-/// And for a writer, the files a merge streams through are read, not mapped: see
-/// [`ReadFile`].
-#[derive(Debug, Clone)]
-struct IndexDirectory {
-    root: PathBuf,
-    files: MmapDirectory,
-    access: FileAccess,
-}
-
-/// How the segment files a merge streams through are read.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum FileAccess {
-    /// Mapped, like every other file: a search reads a few posting lists and a block or two of
-    /// stored documents per hit, from skip indexes it needs only a few pages of.
-    Mapped,
-    /// With plain reads ([`ReadFile`]): what merges read, they read once.
-    Read,
-}
-
-/// The segment files a writer reads with [`ReadFile`]: stored documents, postings, positions
-/// and fast fields, each read once, in order, by a merge. Measured on the final merge of a 1M
-/// import, the peak RSS was 320 MB with `.store` alone, 243-266 MB with these four. The term
-/// dictionaries stay mapped: tantivy reads each whole and keeps it for the whole merge, so a
-/// buffer would only move the same bytes from mapped pages to the heap (271 MB with them).
-const READ_NOT_MAPPED: [&str; 4] = ["store", "idx", "pos", "fast"];
-
-impl IndexDirectory {
-    fn open(dir: &Path, access: FileAccess) -> Result<IndexDirectory, IndexError> {
-        let files = MmapDirectory::open(dir).map_err(|e| tantivy_error(dir)(e.into()))?;
-        Ok(IndexDirectory { root: dir.to_path_buf(), files, access })
-    }
-}
-
-impl Directory for IndexDirectory {
-    fn get_file_handle(&self, path: &Path) -> Result<Arc<dyn FileHandle>, OpenReadError> {
-        let read = self.access == FileAccess::Read
-            && path.extension().is_some_and(|extension| READ_NOT_MAPPED.iter().any(|read| extension == *read));
-        if !read {
-            return self.files.get_file_handle(path);
-        }
-        // Mapping first also answers tantivy's "does not exist" for a missing file.
-        let mapped = self.files.get_file_handle(path)?;
-        let file = ReadFile::open(&self.root.join(path), mapped)
-            .map_err(|error| OpenReadError::wrap_io_error(error, path.to_path_buf()))?;
-        Ok(Arc::new(file))
-    }
-
-    fn delete(&self, path: &Path) -> Result<(), DeleteError> {
-        self.files.delete(path)
-    }
-
-    fn exists(&self, path: &Path) -> Result<bool, OpenReadError> {
-        self.files.exists(path)
-    }
-
-    fn open_write(&self, path: &Path) -> Result<WritePtr, OpenWriteError> {
-        self.files.open_write(path)
-    }
-
-    fn atomic_read(&self, path: &Path) -> Result<Vec<u8>, OpenReadError> {
-        self.files.atomic_read(path)
-    }
-
-    fn atomic_write(&self, path: &Path, data: &[u8]) -> std::io::Result<()> {
-        self.files.atomic_write(path, data)
-    }
-
-    fn sync_directory(&self) -> std::io::Result<()> {
-        self.files.sync_directory()
-    }
-
-    fn watch(&self, watch_callback: WatchCallback) -> tantivy::Result<WatchHandle> {
-        self.files.watch(watch_callback)
-    }
-
-    fn acquire_lock(&self, lock: &Lock) -> Result<DirectoryLock, LockError> {
-        match self.files.acquire_lock(lock) {
-            Err(LockError::IoError(error)) if lock.filepath == META_LOCK.filepath && not_writable(&error) => {
-                Ok(DirectoryLock::from(Box::new(())))
-            }
-            other => other,
-        }
-    }
-}
-
-/// A segment file read with plain reads instead of a mapping. tantivy's directory maps a whole
-/// file once, for as long as a segment is open, so every page a merge reads stays in the
-/// process's resident memory until the merge ends. A merge copies each segment's stored
-/// documents in one read of the whole block area, and the final merge of a 1M-record import
-/// held 771 MB of `.store` pages (the RSS peaked at 1 GB, though the heap never passed 135 MB);
-/// and it reads every posting and position list once, in order, which kept another 80 MB of
-/// `.idx` and `.pos` pages. Read into buffers, they leave memory with the part of the merge
-/// that needed them.
-///
-/// A read that starts where the last one ended is taken as a stream: the file is read ahead
-/// [`READ_AHEAD`] bytes at a time and what follows is served from that buffer, so a merge's
-/// thousands of small reads of one posting list after another cost a few hundred system calls.
-/// Any other small read (a delete's one posting list, a skip index) comes from the mapping, as
-/// before: a page or two each, and no system call for the thousands of deletes of a re-import.
-#[derive(Debug)]
-struct ReadFile {
-    mapped: Arc<dyn FileHandle>,
-    state: Mutex<ReadState>,
-}
-
-/// Bytes read ahead per file: small beside a segment (tens of MB), large beside a posting list.
-const READ_AHEAD: usize = 256 << 10;
-
-/// The open file, its bytes from `start` (read ahead), and where the last read ended.
-#[derive(Debug)]
-struct ReadState {
-    file: File,
-    start: usize,
-    bytes: OwnedBytes,
-    last_end: usize,
-}
-
-impl ReadFile {
-    /// `mapped` is the same file as tantivy's directory maps it.
-    fn open(path: &Path, mapped: Arc<dyn FileHandle>) -> std::io::Result<ReadFile> {
-        let file = File::open(path)?;
-        let state = ReadState { file, start: 0, bytes: OwnedBytes::empty(), last_end: 0 };
-        Ok(ReadFile { mapped, state: Mutex::new(state) })
-    }
-}
-
-impl ReadState {
-    fn read_exactly(&mut self, range: Range<usize>) -> std::io::Result<OwnedBytes> {
-        let mut bytes = vec![0; range.len()];
-        self.file.seek(SeekFrom::Start(range.start as u64))?;
-        self.file.read_exact(&mut bytes)?;
-        Ok(OwnedBytes::new(bytes))
-    }
-}
-
-impl HasLen for ReadFile {
-    fn len(&self) -> usize {
-        self.mapped.len()
-    }
-}
-
-impl FileHandle for ReadFile {
-    fn read_bytes(&self, range: Range<usize>) -> std::io::Result<OwnedBytes> {
-        let len = self.len();
-        if range.end > len || range.start > range.end {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                format!("bytes {range:?} of a {len}-byte segment file"),
-            ));
-        }
-        // A poisoned lock only means another read panicked: every read seeks first, and the
-        // read-ahead bytes are only a cache.
-        let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let streaming = range.start == state.last_end;
-        state.last_end = range.end;
-        if range.start >= state.start && range.end <= state.start + state.bytes.len() {
-            return Ok(state.bytes.slice(range.start - state.start..range.end - state.start));
-        }
-        if range.len() >= READ_AHEAD {
-            return state.read_exactly(range);
-        }
-        if !streaming {
-            return self.mapped.read_bytes(range);
-        }
-        let ahead = state.read_exactly(range.start..len.min(range.start + READ_AHEAD))?;
-        state.start = range.start;
-        state.bytes = ahead.clone();
-        Ok(ahead.slice(0..range.len()))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::path::Path;
-
-    use tantivy::directory::{Directory, MmapDirectory};
-
-    use super::{FileHandle, HasLen, READ_AHEAD, ReadFile};
-
-    fn read_file(dir: &Path, bytes: &[u8]) -> ReadFile {
-        std::fs::write(dir.join("segment.idx"), bytes).expect("write");
-        let mapped = MmapDirectory::open(dir).expect("dir").get_file_handle(Path::new("segment.idx")).expect("map");
-        ReadFile::open(&dir.join("segment.idx"), mapped).expect("open")
-    }
-
-    #[test]
-    fn a_read_file_reads_exactly_the_bytes_asked_for_and_nothing_past_its_end() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        // 251 is prime: a byte read from the wrong offset is a different byte.
-        let bytes: Vec<u8> = (0..1_000_000usize).map(|i| (i % 251) as u8).collect();
-        let file = read_file(dir.path(), &bytes);
-        assert_eq!(file.len(), 1_000_000);
-        assert_eq!(file.read_bytes(0..1_000_000).expect("all").as_slice(), &bytes[..]);
-        assert_eq!(file.read_bytes(4_097..70_001).expect("middle").as_slice(), &bytes[4_097..70_001]);
-        assert!(file.read_bytes(5..5).expect("empty").is_empty());
-        assert!(file.read_bytes(999_999..1_000_001).is_err());
-        #[allow(clippy::reversed_empty_ranges)] // tantivy never asks for one, but must not panic
-        let reversed = 10..9;
-        assert!(file.read_bytes(reversed).is_err());
-    }
-
-    #[test]
-    fn a_stream_of_small_reads_is_served_from_reads_ahead_to_the_end_of_the_file() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let bytes: Vec<u8> = (0..1_000_000usize).map(|i| (i % 251) as u8).collect();
-        let file = read_file(dir.path(), &bytes);
-        let mut start = 8;
-        let mut windows = Vec::new();
-        for length in [1_000, 37, 250_000, 9_000, 333].into_iter().cycle() {
-            let end = (start + length).min(bytes.len());
-            assert_eq!(file.read_bytes(start..end).expect("stream").as_slice(), &bytes[start..end]);
-            let state = file.state.lock().expect("state");
-            if windows.last() != Some(&state.start) {
-                windows.push(state.start);
-            }
-            start = end;
-            if start == bytes.len() {
-                break;
-            }
-        }
-        // The first read starts no stream (it came from the mapping); then every read ahead
-        // covers about READ_AHEAD bytes, so a million bytes take a handful.
-        assert!(windows.len() <= 1 + bytes.len() / (READ_AHEAD / 2), "{windows:?}");
-        assert!(windows.len() >= bytes.len() / READ_AHEAD, "{windows:?}");
-    }
-
-    #[test]
-    fn a_read_that_starts_no_stream_leaves_the_read_ahead_alone() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let bytes: Vec<u8> = (0..1_000_000usize).map(|i| (i % 251) as u8).collect();
-        let file = read_file(dir.path(), &bytes);
-        file.read_bytes(50..100).expect("first");
-        file.read_bytes(100..200).expect("stream");
-        assert_eq!(file.state.lock().expect("state").start, 100);
-        assert_eq!(file.read_bytes(700_000..700_050).expect("apart").as_slice(), &bytes[700_000..700_050]);
-        assert_eq!(file.state.lock().expect("state").start, 100);
-        assert_eq!(file.read_bytes(200..300).expect("inside").as_slice(), &bytes[200..300]);
-    }
 }
