@@ -217,11 +217,7 @@ pub fn from_marc_code(code: &str) -> Option<&'static str> {
 /// Returns None when nothing is found. Does not allocate (after the first call builds the
 /// index) and never panics.
 pub fn from_text(text: &str) -> Option<&'static str> {
-    // PubMed affiliations end in ". Electronic address: someone@example.org".
-    let text = ["Electronic address", "electronic address"]
-        .iter()
-        .find_map(|marker| text.find(marker))
-        .map_or(text, |at| text.get(..at).unwrap_or(text));
+    let text = before_electronic_address(text);
     let mut segments = text.rsplit(is_separator);
     while let Some(segment) = segments.next() {
         let Some(code) = segment_country(segment) else {
@@ -237,6 +233,24 @@ pub fn from_text(text: &str) -> Option<&'static str> {
         return Some(code);
     }
     None
+}
+
+/// PubMed affiliations end in ". Electronic address: someone@example.org": the text before
+/// "Electronic address" (or, failing that, "electronic address"). One search, made once for
+/// both spellings: every affiliation of every record goes through it.
+fn before_electronic_address(text: &str) -> &str {
+    static MARKER: OnceLock<memchr::memmem::Finder<'static>> = OnceLock::new();
+    let marker = MARKER.get_or_init(|| memchr::memmem::Finder::new("lectronic address"));
+    let bytes = text.as_bytes();
+    let mut lower_case = None;
+    for at in marker.find_iter(bytes) {
+        match at.checked_sub(1).map(|before| (before, bytes[before])) {
+            Some((before, b'E')) => return text.get(..before).unwrap_or(text),
+            Some((before, b'e')) => lower_case = lower_case.or(Some(before)),
+            _ => {}
+        }
+    }
+    lower_case.and_then(|before| text.get(..before)).unwrap_or(text)
 }
 
 fn is_separator(c: char) -> bool {
@@ -317,6 +331,9 @@ impl Normalized {
         let mut norm = Normalized { buf: [0; BUF_LEN], len: 0, pending_space: false, truncated: false };
         for c in segment.chars() {
             match c {
+                // Most affiliations are ASCII: no Unicode tables for them.
+                'a'..='z' | '0'..='9' => norm.push(c),
+                'A'..='Z' => norm.push(c.to_ascii_lowercase()),
                 '.' | '\'' | '’' | '‘' | '`' | 'ʼ' | 'ʻ' | '\u{300}'..='\u{36f}' => {}
                 '&' => {
                     norm.pending_space = true;
