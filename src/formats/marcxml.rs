@@ -7,6 +7,7 @@
 //! its partner and kept with it, so a title catalogued in pinyin with 880 hanzi is found by
 //! either script.
 
+use std::borrow::Cow;
 use std::io::BufRead;
 
 use quick_xml::events::{BytesStart, Event};
@@ -15,45 +16,51 @@ use super::xml::{self, XmlFault, XmlReader};
 use super::{ParseResult, Parsed, RecordContext, language};
 use crate::model::{
     Affiliation, Contributor, Event as Meeting, IdScheme, ItemType, PartialDate, Record, Role, TitleKind, TitleVariant,
-    clean_text, country, stable_id, trim_punctuation,
+    clean_owned_text, clean_text, country, stable_id, trim_punctuation,
 };
 
-/// A MARC record as it stands in the XML, before mapping.
+/// A MARC record as it stands in the XML, before mapping. Read the fast way
+/// ([`plain_marc`]), its text is borrowed from the input: a record's hundred-odd tags and
+/// subfield values are not copied one allocation at a time only to be mapped and dropped.
 #[derive(Debug, Default)]
-pub(crate) struct MarcRecord {
-    pub leader: String,
-    pub control: Vec<(String, String)>,
-    pub fields: Vec<DataField>,
+pub(crate) struct MarcRecord<'a> {
+    pub leader: Cow<'a, str>,
+    pub control: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    pub fields: Vec<DataField<'a>>,
 }
 
 #[derive(Debug, Default, Clone)]
-pub(crate) struct DataField {
-    pub tag: String,
+pub(crate) struct DataField<'a> {
+    pub tag: Cow<'a, str>,
     pub ind1: char,
     pub ind2: char,
-    pub subfields: Vec<(char, String)>,
+    pub subfields: Vec<(char, Cow<'a, str>)>,
 }
 
-impl DataField {
+impl DataField<'_> {
     fn first(&self, code: char) -> Option<&str> {
-        self.subfields.iter().find(|(c, _)| *c == code).map(|(_, v)| v.as_str())
+        self.subfields.iter().find(|(c, _)| *c == code).map(|(_, v)| v.as_ref())
     }
 
     fn all(&self, code: char) -> impl Iterator<Item = &str> {
-        self.subfields.iter().filter(move |(c, _)| *c == code).map(|(_, v)| v.as_str())
+        self.subfields.iter().filter(move |(c, _)| *c == code).map(|(_, v)| v.as_ref())
     }
 
     /// The subfields with the given codes, in order, joined by spaces and cleaned of ISBD
     /// punctuation.
     fn joined(&self, codes: &str) -> Option<String> {
-        let parts: Vec<&str> = self
-            .subfields
-            .iter()
-            .filter(|(c, _)| codes.contains(*c))
-            .map(|(_, v)| trim_punctuation(v))
-            .filter(|v| !v.is_empty())
-            .collect();
-        (!parts.is_empty()).then(|| clean_text(&parts.join(" ")))
+        let mut joined = String::new();
+        for (_, value) in self.subfields.iter().filter(|(c, _)| codes.contains(*c)) {
+            let value = trim_punctuation(value);
+            if value.is_empty() {
+                continue;
+            }
+            if !joined.is_empty() {
+                joined.push(' ');
+            }
+            joined.push_str(value);
+        }
+        (!joined.is_empty()).then(|| clean_owned_text(joined))
     }
 
     /// The `$6` linkage: (partner tag, occurrence, script) for an 880, or (880, occurrence) for
@@ -87,19 +94,23 @@ pub(crate) fn read_record<R: BufRead>(
     _start: &BytesStart<'_>,
     context: &RecordContext,
 ) -> ParseResult {
-    Ok(read_marc(reader, buf)?.map(|marc| Parsed::Record(Box::new(to_record(&marc, context.source("marcxml"))))))
+    let source = context.source("marcxml");
+    Ok(read_marc(reader, buf, |marc| to_record(marc, source))?.map(|record| Parsed::Record(Box::new(record))))
 }
 
-/// Reads a MARC record's content up to its end tag. A record that breaks MARC's own rules (a
-/// field without a tag, a subfield without a code, an element MARC does not have) is read to
-/// its end and returned as `Ok(Err(reason))`.
-pub(crate) fn read_marc<R: BufRead>(
+/// Reads a MARC record's content up to its end tag, and maps it with `map` (while its text may
+/// still be borrowed from the input). A record that breaks MARC's own rules (a field without a
+/// tag, a subfield without a code, an element MARC does not have) is read to its end and
+/// returned as `Ok(Err(reason))`.
+pub(crate) fn read_marc<R: BufRead, T>(
     reader: &mut XmlReader<R>,
     buf: &mut Vec<u8>,
-) -> Result<Result<MarcRecord, String>, XmlFault> {
-    if let Some(marc) = read_marc_in_memory(reader, buf)? {
-        return Ok(Ok(marc));
-    }
+    map: impl FnOnce(&MarcRecord<'_>) -> T,
+) -> Result<Result<T, String>, XmlFault> {
+    let map = match read_marc_in_memory(reader, buf, map)? {
+        Ok(mapped) => return Ok(Ok(mapped)),
+        Err(map) => map,
+    };
     let mut marc = MarcRecord::default();
     let mut problem: Option<String> = None;
     loop {
@@ -107,11 +118,11 @@ pub(crate) fn read_marc<R: BufRead>(
         let event = xml::next_plain_event(reader, buf)?;
         let outcome = match event {
             Event::Start(start) => match start.local_name().as_ref() {
-                "leader" => xml::read_element_text(reader, buf)?.map(|text| marc.leader = text),
+                "leader" => xml::read_element_text(reader, buf)?.map(|text| marc.leader = text.into()),
                 "controlfield" => {
                     let tag = field_attributes(&start, "controlfield").map(|(tag, _, _)| tag);
                     let text = xml::read_element_text(reader, buf)?;
-                    tag.and_then(|tag| text.map(|text| marc.control.push((tag, text))))
+                    tag.and_then(|tag| text.map(|text| marc.control.push((tag.into(), text.into()))))
                 }
                 "datafield" => {
                     let attributes = field_attributes(&start, "datafield");
@@ -122,9 +133,8 @@ pub(crate) fn read_marc<R: BufRead>(
                 _ => xml::skip_element(reader, buf).map(Ok)?,
             },
             Event::Empty(start) => match start.local_name().as_ref() {
-                "controlfield" => {
-                    field_attributes(&start, "controlfield").map(|(tag, _, _)| marc.control.push((tag, String::new())))
-                }
+                "controlfield" => field_attributes(&start, "controlfield")
+                    .map(|(tag, _, _)| marc.control.push((tag.into(), Cow::Borrowed("")))),
                 "datafield" => field_attributes(&start, "datafield")
                     .and_then(|(tag, _, _)| Err(format!("datafield {tag} has no subfields"))),
                 _ => Ok(()),
@@ -143,61 +153,65 @@ pub(crate) fn read_marc<R: BufRead>(
     if marc.control.is_empty() && marc.fields.is_empty() {
         return Ok(Err("MARC record has no fields".into()));
     }
-    Ok(Ok(marc))
+    Ok(Ok(map(&marc)))
 }
 
 /// Reads a MARC record the fast way, straight from the input in memory that quick-xml has not
 /// read yet, when the whole record is there and written plainly (see [`xml::PlainMarkup`]):
 /// nearly every record of a catalogue export. `None` leaves the record to quick-xml, with
 /// nothing read; a record that breaks a MARC rule is always left to it, so it is reported the
-/// one way.
-fn read_marc_in_memory<R: BufRead>(
+/// one way. The record is mapped with `map` before its input is consumed; `Err(map)` hands
+/// `map` back unused when the record is left to quick-xml.
+fn read_marc_in_memory<R: BufRead, T, F: FnOnce(&MarcRecord<'_>) -> T>(
     reader: &mut XmlReader<R>,
     buf: &mut Vec<u8>,
-) -> Result<Option<MarcRecord>, XmlFault> {
-    let Ok(input) = reader.get_mut().fill_buf() else { return Ok(None) };
-    let Some((marc, length)) = plain_marc(input) else { return Ok(None) };
+    map: F,
+) -> Result<Result<T, F>, XmlFault> {
+    let Ok(input) = reader.get_mut().fill_buf() else { return Ok(Err(map)) };
+    let Some((marc, length)) = plain_marc(input) else { return Ok(Err(map)) };
+    let mapped = map(&marc);
+    drop(marc);
     reader.get_mut().consume_parsed_elsewhere(length);
     // quick-xml reads the record's end tag and checks that it closes the record.
     match xml::next_plain_event(reader, buf)? {
-        Event::End(_) => Ok(Some(marc)),
+        Event::End(_) => Ok(Ok(mapped)),
         other => Err(XmlFault::at(reader, format!("expected the end of a MARC <record>, found {other:?}"))),
     }
 }
 
 /// A plainly written MARC record's content, and its length: up to its end tag.
-fn plain_marc(input: &[u8]) -> Option<(MarcRecord, usize)> {
+fn plain_marc(input: &[u8]) -> Option<(MarcRecord<'_>, usize)> {
     let mut xml = xml::PlainMarkup::up_to_end_tag(input, "record")?;
     let mut marc = MarcRecord::default();
     loop {
-        let start = match xml.tag_after_whitespace()? {
-            xml::PlainTag::Start(start) => start,
+        let (start, attributes) = match xml.tag_after_whitespace()? {
+            xml::PlainTag::Start(start, attributes) => (start, attributes),
             xml::PlainTag::End(_) if marc.control.is_empty() && marc.fields.is_empty() => return None,
             xml::PlainTag::End(_) => return xml.is_at_end().then(|| (marc, xml.last_tag_at())),
         };
         let name = start.name();
         match start.local_name().as_ref() {
             "leader" => {
-                xml::plain_attributes(&start, [])?;
-                marc.leader = xml.element_text(name.as_ref())?.into_owned();
+                xml::plain_attribute_values(attributes, [])?;
+                marc.leader = xml.element_text(name.as_ref())?;
             }
             "controlfield" => {
-                let [tag] = xml::plain_attributes(&start, ["tag"])?;
-                let tag = checked_tag(tag.map(str::to_string), "controlfield").ok()?;
-                marc.control.push((tag, xml.element_text(name.as_ref())?.into_owned()));
+                let [tag] = xml::plain_attribute_values(attributes, ["tag"])?;
+                let tag = checked_tag(tag.map(Cow::Borrowed), "controlfield").ok()?;
+                marc.control.push((tag, xml.element_text(name.as_ref())?));
             }
             "datafield" => {
-                let [tag, ind1, ind2] = xml::plain_attributes(&start, ["tag", "ind1", "ind2"])?;
-                let tag = checked_tag(tag.map(str::to_string), "datafield").ok()?;
+                let [tag, ind1, ind2] = xml::plain_attribute_values(attributes, ["tag", "ind1", "ind2"])?;
+                let tag = checked_tag(tag.map(Cow::Borrowed), "datafield").ok()?;
                 let subfields = Vec::with_capacity(4);
                 let mut field = DataField { tag, ind1: indicator(ind1), ind2: indicator(ind2), subfields };
                 loop {
                     match xml.tag_after_whitespace()? {
-                        xml::PlainTag::Start(subfield) if subfield.local_name().as_ref() == "subfield" => {
-                            let [code] = xml::plain_attributes(&subfield, ["code"])?;
+                        xml::PlainTag::Start(subfield, attributes) if subfield.local_name().as_ref() == "subfield" => {
+                            let [code] = xml::plain_attribute_values(attributes, ["code"])?;
                             let code = checked_code(code, &field.tag).ok()?;
                             let text = xml.element_text(subfield.name().as_ref())?;
-                            field.subfields.push((code, text.into_owned()));
+                            field.subfields.push((code, text));
                         }
                         xml::PlainTag::End(end) if end == name.as_ref() => break,
                         _ => return None,
@@ -229,7 +243,7 @@ fn field_attributes(start: &BytesStart<'_>, element: &str) -> Result<(String, ch
             (tag, ind1, ind2)
         }
     };
-    Ok((checked_tag(tag, element)?, ind1, ind2))
+    Ok((checked_tag(tag.map(Cow::Owned), element)?.into_owned(), ind1, ind2))
 }
 
 /// An indicator: the first character of its attribute, blank if there is none.
@@ -238,7 +252,7 @@ fn indicator(value: Option<&str>) -> char {
 }
 
 /// A field's tag, if it has one of three letters or digits.
-fn checked_tag(tag: Option<String>, element: &str) -> Result<String, String> {
+fn checked_tag<'a>(tag: Option<Cow<'a, str>>, element: &str) -> Result<Cow<'a, str>, String> {
     let tag = tag.ok_or_else(|| format!("{element} without a tag"))?;
     let valid = tag.len() == 3 && tag.bytes().all(|b| b.is_ascii_alphanumeric());
     if valid { Ok(tag) } else { Err(format!("{element} tag \"{tag}\" is not three letters or digits")) }
@@ -248,9 +262,9 @@ fn read_datafield<R: BufRead>(
     reader: &mut XmlReader<R>,
     buf: &mut Vec<u8>,
     attributes: Result<(String, char, char), String>,
-) -> Result<Result<DataField, String>, XmlFault> {
+) -> Result<Result<DataField<'static>, String>, XmlFault> {
     let (mut field, mut problem) = match attributes {
-        Ok((tag, ind1, ind2)) => (DataField { tag, ind1, ind2, subfields: Vec::with_capacity(4) }, None),
+        Ok((tag, ind1, ind2)) => (DataField { tag: tag.into(), ind1, ind2, subfields: Vec::with_capacity(4) }, None),
         Err(reason) => (DataField::default(), Some(reason)),
     };
     loop {
@@ -262,7 +276,7 @@ fn read_datafield<R: BufRead>(
                     other => Err(format!("unexpected element <{other}> in datafield {}", field.tag)),
                 };
                 match (code, xml::read_element_text(reader, buf)?) {
-                    (Ok(code), Ok(text)) => field.subfields.push((code, text)),
+                    (Ok(code), Ok(text)) => field.subfields.push((code, text.into())),
                     (Err(reason), _) | (_, Err(reason)) => {
                         problem.get_or_insert(reason);
                     }
@@ -310,7 +324,7 @@ fn checked_code(code: Option<&str>, tag: &str) -> Result<char, String> {
 }
 
 /// Maps a MARC record onto the record model.
-pub(crate) fn to_record(marc: &MarcRecord, source: crate::model::Source) -> Record {
+pub(crate) fn to_record(marc: &MarcRecord<'_>, source: crate::model::Source) -> Record {
     let mut record = Record { source, ..Record::default() };
     let control = |tag: &str| marc.control.iter().find(|(t, _)| t == tag).map(|(_, v)| v.trim());
     let fixed = control("008").unwrap_or_default();
@@ -345,15 +359,15 @@ pub(crate) fn to_record(marc: &MarcRecord, source: crate::model::Source) -> Reco
         mapper.map(field, None);
         if let Some((tag, occurrence, _)) = field.linkage().filter(|(tag, occ, _)| tag == "880" && occ != "00") {
             let contributor = (mapper.record.contributors.len() > contributors_before).then_some(contributors_before);
-            mapper.links.push(([field.tag.as_str(), "-", &occurrence].concat(), contributor));
+            mapper.links.push(([&field.tag, "-", occurrence.as_str()].concat(), contributor));
             let _ = tag;
         }
     }
     for field in marc.fields.iter().filter(|f| f.tag == "880") {
         if let Some((partner, occurrence, script)) = field.linkage() {
             let mut partner_field = field.clone();
-            partner_field.tag = partner;
-            let key = [partner_field.tag.as_str(), "-", &occurrence].concat();
+            partner_field.tag = partner.into();
+            let key = [&partner_field.tag, "-", occurrence.as_str()].concat();
             let linked = mapper.links.iter().find(|(k, _)| *k == key).and_then(|(_, c)| *c);
             mapper.map(&partner_field, Some(AltScript { script, contributor: linked }));
         }
@@ -389,7 +403,7 @@ struct FieldMapper {
 impl FieldMapper {
     fn map(&mut self, field: &DataField, alt: Option<AltScript>) {
         let record = &mut self.record;
-        match field.tag.as_str() {
+        match field.tag.as_ref() {
             "020" => {
                 for isbn in field.all('a') {
                     let isbn = isbn.split_whitespace().next().unwrap_or_default();
@@ -627,7 +641,7 @@ fn subject_heading(field: &DataField) -> Option<String> {
         }
         heading.push_str(value);
     }
-    (!heading.is_empty()).then(|| clean_text(&heading))
+    (!heading.is_empty()).then(|| clean_owned_text(heading))
 }
 
 /// Relator term ($e) or code ($4) to a role.
@@ -830,16 +844,16 @@ mod tests {
         assert!(files > 30, "only {files} fixtures");
     }
 
-    fn field(tag: &str, ind1: char, subfields: &[(char, &str)]) -> DataField {
+    fn field(tag: &'static str, ind1: char, subfields: &[(char, &'static str)]) -> DataField<'static> {
         DataField {
             tag: tag.into(),
             ind1,
             ind2: ' ',
-            subfields: subfields.iter().map(|(c, v)| (*c, v.to_string())).collect(),
+            subfields: subfields.iter().map(|(c, v)| (*c, (*v).into())).collect(),
         }
     }
 
-    fn chinese_book() -> MarcRecord {
+    fn chinese_book() -> MarcRecord<'static> {
         MarcRecord {
             leader: "01685cam a2200421Ia 4500".into(),
             control: vec![

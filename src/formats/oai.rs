@@ -117,8 +117,8 @@ fn read_metadata<R: BufRead>(
                 let is_marc = local == "record"
                     && (xml::in_namespace(&resolved, Some(MARC_NS)) || matches!(resolved, ResolveResult::Unbound));
                 record = Some(if is_marc {
-                    marcxml::read_marc(reader, buf)?
-                        .map(|marc| marcxml::to_record(&marc, context.source("oai-pmh+marcxml")))
+                    let source = context.source("oai-pmh+marcxml");
+                    marcxml::read_marc(reader, buf, |marc| marcxml::to_record(marc, source))?
                 } else {
                     let format =
                         if xml::in_namespace(&resolved, Some(OAI_DC_NS)) { "oai_dc".to_string() } else { local };

@@ -14,7 +14,7 @@ mod identity;
 mod text;
 
 pub use identity::{identity_keys, normalise_doi, oai_key, stable_id};
-pub use text::{clean_text, trim_punctuation};
+pub use text::{clean_owned_text, clean_text, trim_punctuation};
 
 use serde::{Deserialize, Serialize};
 

@@ -8,14 +8,27 @@ use unicode_normalization::{UnicodeNormalization, is_nfc_quick};
 /// match `Mu\u{308}ller` in the record.
 pub fn clean_text(text: &str) -> String {
     // Most catalogue text is already clean ASCII: skip the character-by-character rebuild.
+    if is_tidy_ascii(text) { text.to_string() } else { rebuilt(text) }
+}
+
+/// [`clean_text`] of a string the caller built and owns: clean text is given back as it is,
+/// not copied.
+pub fn clean_owned_text(text: String) -> String {
+    if is_tidy_ascii(&text) { text } else { rebuilt(&text) }
+}
+
+/// ASCII with words one space apart and no space at either end: what [`clean_text`] would
+/// give back unchanged.
+fn is_tidy_ascii(text: &str) -> bool {
     let bytes = text.as_bytes();
-    let tidy_ascii = text.is_ascii()
+    text.is_ascii()
         && !bytes.first().is_some_and(u8::is_ascii_whitespace)
         && !bytes.last().is_some_and(u8::is_ascii_whitespace)
-        && !bytes.windows(2).any(|w| w[0].is_ascii_whitespace() && (w[1].is_ascii_whitespace() || w[0] != b' '));
-    if tidy_ascii {
-        return text.to_string();
-    }
+        && !bytes.windows(2).any(|w| w[0].is_ascii_whitespace() && (w[1].is_ascii_whitespace() || w[0] != b' '))
+}
+
+/// The text rebuilt character by character: composed, and its whitespace collapsed.
+fn rebuilt(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut pending_space = false;
     let mut push = |c: char, out: &mut String| {
@@ -66,6 +79,8 @@ mod tests {
     fn decomposed_text_is_composed_and_spaces_collapsed() {
         assert_eq!(clean_text("  Mu\u{308}ller \n  und   Sohn "), "Müller und Sohn");
         assert_eq!(clean_text("大熊猫研究"), "大熊猫研究");
+        assert_eq!(clean_owned_text("Giant panda".to_string()), "Giant panda");
+        assert_eq!(clean_owned_text(" Mu\u{308}ller  und Sohn".to_string()), "Müller und Sohn");
     }
 
     #[test]
