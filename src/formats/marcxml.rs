@@ -190,7 +190,7 @@ fn plain_marc(input: &[u8]) -> Option<(MarcRecord<'_>, usize)> {
             xml::PlainTag::End(_) => return xml.is_at_end().then(|| (marc, xml.last_tag_at())),
         };
         let name = start.name();
-        match start.local_name().as_ref() {
+        match xml::local_part(name.as_ref()) {
             "leader" => {
                 xml::plain_attribute_values(attributes, [])?;
                 marc.leader = xml.element_text(name.as_ref())?;
@@ -207,7 +207,9 @@ fn plain_marc(input: &[u8]) -> Option<(MarcRecord<'_>, usize)> {
                 let mut field = DataField { tag, ind1: indicator(ind1), ind2: indicator(ind2), subfields };
                 loop {
                     match xml.tag_after_whitespace()? {
-                        xml::PlainTag::Start(subfield, attributes) if subfield.local_name().as_ref() == "subfield" => {
+                        xml::PlainTag::Start(subfield, attributes)
+                            if xml::local_part(subfield.name().as_ref()) == "subfield" =>
+                        {
                             let [code] = xml::plain_attribute_values(attributes, ["code"])?;
                             let code = checked_code(code, &field.tag).ok()?;
                             let text = xml.element_text(subfield.name().as_ref())?;
