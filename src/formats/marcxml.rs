@@ -184,21 +184,20 @@ fn plain_marc(input: &[u8]) -> Option<(MarcRecord<'_>, usize)> {
     let mut xml = xml::PlainMarkup::up_to_end_tag(input, "record")?;
     let mut marc = MarcRecord::default();
     loop {
-        let (start, attributes) = match xml.tag_after_whitespace()? {
-            xml::PlainTag::Start(start, attributes) => (start, attributes),
+        let (name, attributes) = match xml.tag_after_whitespace()? {
+            xml::PlainTag::Start { name, attributes } => (name, attributes),
             xml::PlainTag::End(_) if marc.control.is_empty() && marc.fields.is_empty() => return None,
             xml::PlainTag::End(_) => return xml.is_at_end().then(|| (marc, xml.last_tag_at())),
         };
-        let name = start.name();
-        match xml::local_part(name.as_ref()) {
+        match xml::local_part(name) {
             "leader" => {
                 xml::plain_attribute_values(attributes, [])?;
-                marc.leader = xml.element_text(name.as_ref())?;
+                marc.leader = xml.element_text(name)?;
             }
             "controlfield" => {
                 let [tag] = xml::plain_attribute_values(attributes, ["tag"])?;
                 let tag = checked_tag(tag.map(Cow::Borrowed), "controlfield").ok()?;
-                marc.control.push((tag, xml.element_text(name.as_ref())?));
+                marc.control.push((tag, xml.element_text(name)?));
             }
             "datafield" => {
                 let [tag, ind1, ind2] = xml::plain_attribute_values(attributes, ["tag", "ind1", "ind2"])?;
@@ -207,15 +206,15 @@ fn plain_marc(input: &[u8]) -> Option<(MarcRecord<'_>, usize)> {
                 let mut field = DataField { tag, ind1: indicator(ind1), ind2: indicator(ind2), subfields };
                 loop {
                     match xml.tag_after_whitespace()? {
-                        xml::PlainTag::Start(subfield, attributes)
-                            if xml::local_part(subfield.name().as_ref()) == "subfield" =>
+                        xml::PlainTag::Start { name: subfield, attributes }
+                            if xml::local_part(subfield) == "subfield" =>
                         {
                             let [code] = xml::plain_attribute_values(attributes, ["code"])?;
                             let code = checked_code(code, &field.tag).ok()?;
-                            let text = xml.element_text(subfield.name().as_ref())?;
+                            let text = xml.element_text(subfield)?;
                             field.subfields.push((code, text));
                         }
-                        xml::PlainTag::End(end) if end == name.as_ref() => break,
+                        xml::PlainTag::End(end) if end == name => break,
                         _ => return None,
                     }
                 }

@@ -462,8 +462,9 @@ pub struct PlainMarkup<'a> {
 
 /// A tag read by [`PlainMarkup`].
 pub enum PlainTag<'a> {
-    /// A start tag, and its attributes as written (what [`plain_attribute_values`] reads).
-    Start(BytesStart<'a>, &'a str),
+    /// A start tag: its name, and its attributes as written (what [`plain_attribute_values`]
+    /// reads).
+    Start { name: &'a str, attributes: &'a str },
     /// An end tag, with its name.
     End(&'a str),
 }
@@ -529,7 +530,8 @@ impl<'a> PlainMarkup<'a> {
             return None;
         }
         let name_len = content.bytes().position(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n')).unwrap_or(content.len());
-        Some(PlainTag::Start(BytesStart::from_content(content, name_len), &content[name_len..]))
+        let (name, attributes) = content.split_at(name_len);
+        Some(PlainTag::Start { name, attributes })
     }
 
     /// Reads the text of the element `name` just opened, and its end tag; `None` if the element
