@@ -425,7 +425,11 @@ impl<R: BufRead> XmlRecords<R> {
                 None => seen.push((key, value)),
             }
         }
-        seen.iter().flat_map(|(k, v)| [" ", k, "=\"", v, "\""]).collect()
+        let mut declarations = String::with_capacity(seen.iter().map(|(k, v)| k.len() + v.len() + 4).sum());
+        for piece in seen.iter().flat_map(|(k, v)| [" ", k, "=\"", v, "\""]) {
+            declarations.push_str(piece);
+        }
+        declarations
     }
 
     fn error(&self, record: Option<u64>, line: u64, byte: u64, reason: String) -> RecordError {
