@@ -127,6 +127,27 @@ fn fields_ranges_filters_and_facets_agree_with_the_records() {
 }
 
 #[test]
+fn asking_for_facets_changes_neither_the_count_nor_the_hits() {
+    // Searches with and without facets take different collectors (see `IndexReader::search`).
+    let index = fixture_index();
+    for query in ["history", "the OR of", "history OR chinese OR japanese", "s*", "year:[1900 TO 2000]"] {
+        let (plain, code) = search(index.path(), query, &["--limit", "7"]);
+        assert_eq!(code, 0, "{query}");
+        let (faceted, _) = search(index.path(), query, &["--limit", "7", "--facet", "type", "--facet", "subject"]);
+        assert!(plain["total"].as_u64().expect("total") > 1, "{query} matches several records");
+        assert_eq!(plain["total"], faceted["total"], "{query}");
+        assert_eq!(ids(&plain), ids(&faceted), "{query}");
+        let scores =
+            |r: &Value| r["hits"].as_array().expect("hits").iter().map(|h| h["score"].clone()).collect::<Vec<_>>();
+        assert_eq!(scores(&plain), scores(&faceted), "{query}");
+        assert_eq!(plain["facets"], serde_json::json!({}), "{query}");
+        let types: u64 =
+            faceted["facets"]["type"].as_array().expect("type").iter().map(|b| b["count"].as_u64().expect("n")).sum();
+        assert_eq!(types, faceted["total"].as_u64().expect("total"), "{query}");
+    }
+}
+
+#[test]
 fn sorting_and_paging() {
     let index = fixture_index();
     let (newest, _) = search(index.path(), "", &["--sort", "-year", "--limit", "20"]);
