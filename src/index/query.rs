@@ -184,15 +184,12 @@ impl IndexReader {
         let text_query = self.parse(&request.query)?;
         let query = self.with_filters(text_query.box_clone(), &request.filters)?;
         let facets = self.facet_collector(&request.facets, request.facet_size)?;
+        // Without facets, no facet collector: even counting nothing, it takes every match
+        // handed to it (top-10 median 0.89 -> 0.80 ms on 1M records).
+        let facets = (!request.facets.is_empty()).then_some(facets);
         let top = TopDocs::with_limit(request.limit.max(1)).and_offset(request.offset);
         let err = tantivy_error(&self.dir);
         let (total, addresses, aggregated) = match request.sort {
-            // Without facets, no facet collector: even counting nothing, it takes every match
-            // handed to it (top-10 median 0.89 -> 0.80 ms on 1M records).
-            Sort::Relevance if request.facets.is_empty() => {
-                let (total, top) = self.searcher.search(&query, &(Count, top.order_by_score())).map_err(&err)?;
-                (total, top.into_iter().map(|(score, a)| (Some(score), a)).collect::<Vec<_>>(), BTreeMap::new())
-            }
             Sort::Relevance => {
                 let (total, top, aggs) =
                     self.searcher.search(&query, &(Count, top.order_by_score(), facets)).map_err(err)?;
@@ -211,7 +208,7 @@ impl IndexReader {
             .into_iter()
             .map(|(score, address)| self.hit(score, address, snippets.as_ref()))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(SearchResults { total, hits, facets: aggregated })
+        Ok(SearchResults { total, hits, facets: aggregated.unwrap_or_default() })
     }
 
     /// Everything, unfiltered, in index order: the count is known, the first hits are the first
