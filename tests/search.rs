@@ -130,10 +130,12 @@ fn fields_ranges_filters_and_facets_agree_with_the_records() {
 fn asking_for_facets_changes_neither_the_count_nor_the_hits() {
     // Searches with and without facets take different collectors (see `IndexReader::search`).
     let index = fixture_index();
-    for query in ["history", "the OR of", "history OR chinese OR japanese", "s*", "year:[1900 TO 2000]"] {
-        let (plain, code) = search(index.path(), query, &["--limit", "7"]);
+    let queries = ["history", "the OR of", "history OR chinese OR japanese", "s*", "year:[1900 TO 2000]"];
+    for (query, order) in queries.iter().flat_map(|q| [(*q, "relevance"), (*q, "-year")]) {
+        let (plain, code) = search(index.path(), query, &["--limit", "7", "--sort", order]);
         assert_eq!(code, 0, "{query}");
-        let (faceted, _) = search(index.path(), query, &["--limit", "7", "--facet", "type", "--facet", "subject"]);
+        let facets = ["--facet", "type", "--facet", "subject"];
+        let (faceted, _) = search(index.path(), query, &[&["--limit", "7", "--sort", order][..], &facets].concat());
         assert!(plain["total"].as_u64().expect("total") > 1, "{query} matches several records");
         assert_eq!(plain["total"], faceted["total"], "{query}");
         assert_eq!(ids(&plain), ids(&faceted), "{query}");
