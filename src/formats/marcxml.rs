@@ -630,8 +630,9 @@ fn title_of(field: &DataField) -> Option<String> {
 /// A subject heading with its subdivisions joined as librarians write them:
 /// `China -- Social life and customs`.
 fn subject_heading(field: &DataField) -> Option<String> {
-    let longest = field.subfields.iter().map(|(_, value)| value.len() + " -- ".len()).sum();
-    let mut heading = String::with_capacity(longest);
+    // At most every subfield, each after the longest separator.
+    let at_most = field.subfields.iter().map(|(_, value)| value.len() + " -- ".len()).sum();
+    let mut heading = String::with_capacity(at_most);
     for (code, value) in &field.subfields {
         let value = trim_punctuation(value);
         if value.is_empty() || code.is_ascii_digit() {

@@ -425,6 +425,7 @@ impl<R: BufRead> XmlRecords<R> {
                 None => seen.push((key, value)),
             }
         }
+        // ` key="value"`: four bytes around each pair.
         let mut declarations = String::with_capacity(seen.iter().map(|(k, v)| k.len() + v.len() + 4).sum());
         for piece in seen.iter().flat_map(|(k, v)| [" ", k, "=\"", v, "\""]) {
             declarations.push_str(piece);
