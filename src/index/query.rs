@@ -184,9 +184,6 @@ impl IndexReader {
         let text_query = self.parse(&request.query)?;
         let query = self.with_filters(text_query.box_clone(), &request.filters)?;
         let facets = self.facet_collector(&request.facets, request.facet_size)?;
-        // Without facets, no facet collector: even counting nothing, it takes every match
-        // handed to it (top-10 median 0.89 -> 0.80 ms on 1M records).
-        let facets = (!request.facets.is_empty()).then_some(facets);
         let top = TopDocs::with_limit(request.limit.max(1)).and_offset(request.offset);
         let err = tantivy_error(&self.dir);
         let (total, addresses, aggregated) = match request.sort {
@@ -220,12 +217,12 @@ impl IndexReader {
         if !everything || !request.filters.is_empty() || request.sort != Sort::Relevance {
             return Ok(None);
         }
-        let mut facets = self.facet_collector(&request.facets, request.facet_size)?;
-        facets.everything = true;
-        let facets = if request.facets.is_empty() {
-            BTreeMap::new()
-        } else {
-            self.searcher.search(&AllQuery, &facets).map_err(tantivy_error(&self.dir))?
+        let facets = match self.facet_collector(&request.facets, request.facet_size)? {
+            Some(mut facets) => {
+                facets.everything = true;
+                self.searcher.search(&AllQuery, &facets).map_err(tantivy_error(&self.dir))?
+            }
+            None => BTreeMap::new(),
         };
         let addresses =
             self.searcher.segment_readers().iter().enumerate().flat_map(|(segment, reader)| {
@@ -380,7 +377,13 @@ impl IndexReader {
         Ok(Term::from_field_text(field, &value.trim().to_lowercase()))
     }
 
-    fn facet_collector(&self, facets: &[String], size: usize) -> Result<FacetCollector, IndexError> {
+    /// The collector of the facets asked for; `None` when none are: even counting nothing, a
+    /// facet collector takes every match handed to it (top-10 median 0.89 -> 0.80 ms on 1M
+    /// records without it).
+    fn facet_collector(&self, facets: &[String], size: usize) -> Result<Option<FacetCollector>, IndexError> {
+        if facets.is_empty() {
+            return Ok(None);
+        }
         let facets = facets
             .iter()
             .map(|facet| {
@@ -395,7 +398,7 @@ impl IndexReader {
                 Ok(Facet { name: facet.clone(), field: field.to_string(), numeric: facet == "year" })
             })
             .collect::<Result<Vec<_>, QueryError>>()?;
-        Ok(FacetCollector { facets, size: size.max(1), everything: false })
+        Ok(Some(FacetCollector { facets, size: size.max(1), everything: false }))
     }
 
     fn hit(&self, score: Option<f32>, address: DocAddress, snippets: Option<&Snippets>) -> Result<Hit, IndexError> {
